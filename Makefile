@@ -1,0 +1,51 @@
+# StyleVault: `make run` starts the product, `make test` proves it. Everything else is set up on the way.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/stylevault
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-sqlite test-postgres lint bench setup services messages clean
+
+setup: $(STAMP) messages
+
+# torch first and pinned: the CPU wheel is preinstalled on this kind of machine, and installing it
+# before the rest stops any dependency from pulling a multi-GB CUDA build.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+messages: $(STAMP)
+	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+	$(BIN)/django-admin compilemessages --ignore=.venv --ignore=var -v 0
+
+run: setup
+	$(BIN)/stylevault up
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check stylevault tests
+	$(BIN)/ruff format --check stylevault tests
+
+test: setup services lint
+	bash scripts/ensure-chromium.sh
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite:
+	DATABASE_URL= $(BIN)/pytest
+
+test-postgres:
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not e2e"
+
+bench: setup services
+	$(BIN)/python tests/bench/run.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts

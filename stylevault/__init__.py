@@ -1,0 +1,1 @@
+"""StyleVault: licensed drawing styles with provenance."""

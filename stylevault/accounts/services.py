@@ -1,0 +1,194 @@
+"""Account writes: sign-up, tokens, languages, artist applications and role changes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from stylevault import errors, imaging
+from stylevault.accounts.models import (
+    ApiToken,
+    ApplicationStatus,
+    ArtistApplication,
+    Role,
+    User,
+)
+
+TOKEN_PREFIX = "svt_"  # noqa: S105  (a public marker, not a secret)
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
+SIGNATURE_MAX_BYTES = 2 * 1024 * 1024
+MAX_TOKENS_PER_USER = 50
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def hash_token(raw: str) -> str:
+    """Tokens carry 256 random bits, so a plain SHA-256 is a safe and fast lookup key."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _field_error(field: str, message: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(message, details={"fields": {field: [message]}})
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise errors.ValidationFailed(
+            exc.messages[0], details={"fields": {"password": list(exc.messages)}}
+        ) from None
+
+
+@transaction.atomic
+def sign_up(*, username: str, password: str, email: str = "", locale: str = "en") -> User:
+    if not USERNAME_RE.match(username):
+        raise _field_error(
+            "username", _("Use 3 to 30 letters, digits, dots, dashes or underscores.")
+        )
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise _field_error("email", _("Enter a valid e-mail address.")) from None
+    if User.objects.filter(username__iexact=username).exists():
+        raise errors.Conflict(
+            _("This username is taken."), details={"fields": {"username": ["taken"]}}
+        )
+    user = User(username=username, email=email, locale=locale)
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise errors.Conflict(_("This username is taken.")) from None
+    return user
+
+
+@transaction.atomic
+def create_token(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Returns the token row and the raw token, which is never stored nor shown again."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise _field_error("name", _("Give the token a name of 1 to 100 characters."))
+    if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_TOKENS_PER_USER:
+        raise errors.Conflict(_("You have too many active tokens; revoke one first."))
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=raw[:12], token_hash=hash_token(raw)
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_token(*, user: User, token_id: int) -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+    if token is None:
+        raise errors.NotFound(_("No such token."))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def touch_token(token: ApiToken) -> None:
+    """Records use at most every few minutes, so authentication stays a read."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+def set_locale(*, user: User, locale: str) -> User:
+    from django.conf import settings
+
+    if locale not in dict(settings.LANGUAGES):
+        raise _field_error("locale", _("Choose English (en) or Korean (ko)."))
+    user.locale = locale
+    user.save(update_fields=["locale"])
+    return user
+
+
+@transaction.atomic
+def apply_for_artist(*, user: User, contact_email: str, signature) -> ArtistApplication:
+    """An artist application: contact e-mail and a signature image checked by its bytes."""
+    try:
+        validate_email(contact_email or "")
+    except ValidationError:
+        raise _field_error("email", _("Enter a valid e-mail address.")) from None
+    if signature is None:
+        raise _field_error("signature", _("Attach an image of your signature."))
+    if user.role != Role.USER:
+        raise errors.Conflict(_("Your account is already an artist or operator account."))
+    if ArtistApplication.objects.filter(user=user, status=ApplicationStatus.PENDING).exists():
+        raise errors.Conflict(_("You already have an application waiting for review."))
+    checked = imaging.check_image(
+        signature, max_bytes=SIGNATURE_MAX_BYTES, formats=("PNG", "JPEG", "WEBP"), min_side=32
+    )
+    application = ArtistApplication(
+        user=user, contact_email=contact_email, signature_sha256=checked.sha256
+    )
+    extension = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[checked.format]
+    application.signature.save(
+        f"{checked.sha256[:16]}.{extension}", ContentFile(checked.data), save=False
+    )
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError:
+        raise errors.Conflict(_("You already have an application waiting for review.")) from None
+    return application
+
+
+@transaction.atomic
+def decide_application(
+    *, operator: User, application_id: int, approve: bool, reason: str = ""
+) -> ArtistApplication:
+    """Approving makes the applicant an artist; rejecting needs a reason they can read."""
+    if not operator.is_operator:
+        raise errors.Forbidden()
+    application = ArtistApplication.objects.select_for_update().filter(pk=application_id).first()
+    if application is None:
+        raise errors.NotFound(_("No such application."))
+    if application.status != ApplicationStatus.PENDING:
+        raise errors.Conflict(_("This application was already decided."))
+    if not approve and not reason.strip():
+        raise _field_error("reason", _("Tell the applicant why the application was rejected."))
+    application.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
+    application.reason = reason.strip()
+    application.decided_at = timezone.now()
+    application.decided_by = operator
+    application.save(update_fields=["status", "reason", "decided_at", "decided_by"])
+    if approve:
+        set_role(user=application.user, role=Role.ARTIST)
+    return application
+
+
+def set_role(*, user: User, role: str) -> User:
+    """Operators get the console (is_staff); other roles do not."""
+    user.role = role
+    user.is_staff = role == Role.OPERATOR or user.is_superuser
+    user.save(update_fields=["role", "is_staff"])
+    return user
+
+
+@transaction.atomic
+def create_user(
+    *, username: str, password: str, artist: bool = False, operator: bool = False
+) -> User:
+    """A ready account for operators and tests (`stylevault createuser`)."""
+    user = sign_up(username=username, password=password)
+    if operator:
+        set_role(user=user, role=Role.OPERATOR)
+    elif artist:
+        set_role(user=user, role=Role.ARTIST)
+    return user

@@ -1,0 +1,139 @@
+"""Shared API plumbing: API.md's error envelope, throttles, cursor pagination."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions as drf
+from rest_framework import pagination
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from stylevault import errors, ratelimit
+
+log = logging.getLogger(__name__)
+
+_DRF_CODES = {
+    drf.ValidationError: ("VALIDATION_ERROR", 400),
+    drf.ParseError: ("VALIDATION_ERROR", 400),
+    drf.NotAuthenticated: ("UNAUTHORIZED", 401),
+    drf.AuthenticationFailed: ("UNAUTHORIZED", 401),
+    drf.PermissionDenied: ("FORBIDDEN", 403),
+    drf.NotFound: ("NOT_FOUND", 404),
+    drf.MethodNotAllowed: ("METHOD_NOT_ALLOWED", 405),
+    drf.NotAcceptable: ("NOT_ACCEPTABLE", 406),
+    drf.UnsupportedMediaType: ("UNSUPPORTED_MEDIA_TYPE", 415),
+    drf.Throttled: ("RATE_LIMITED", 429),
+}
+
+
+def envelope(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": str(message), "details": details or {}}}
+
+
+def error_response(
+    code: str, status: int, message: str, details: dict | None = None
+) -> JsonResponse:
+    """The envelope as a plain Django response, for errors raised outside DRF views."""
+    return JsonResponse(envelope(code, message, details), status=status)
+
+
+def _validation_message(detail) -> str:
+    return (
+        _("Some fields are missing or wrong.") if isinstance(detail, dict | list) else str(detail)
+    )
+
+
+def exception_handler(exc, context):
+    """Every API error leaves in the envelope of API.md, never as HTML or a stack trace."""
+    if isinstance(exc, errors.DomainError):
+        response = Response(envelope(exc.code, exc.message, exc.details), status=exc.status)
+        if isinstance(exc, errors.RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        log.exception("unhandled API error", exc_info=exc)
+        return Response(
+            envelope("INTERNAL_ERROR", _("Something went wrong on our side. Please try again.")),
+            status=500,
+        )
+    code, status = next(
+        ((c, s) for cls, (c, s) in _DRF_CODES.items() if isinstance(exc, cls)),
+        ("INTERNAL_ERROR", response.status_code),
+    )
+    if isinstance(exc, drf.ValidationError):
+        message, details = _validation_message(exc.detail), {"fields": exc.detail}
+    elif isinstance(exc, drf.Throttled):
+        message = errors.RateLimited.default_message
+        details = {"retry_after": int(exc.wait or 1)}
+    else:
+        message, details = str(exc.detail), {}
+    response.data = envelope(code, message, details)
+    response.status_code = status
+    return response
+
+
+class ScopedRateThrottle(BaseThrottle):
+    """A DRF throttle over stylevault.ratelimit; subclasses name the scope, rate and key."""
+
+    scope = ""
+
+    def rate(self) -> str:
+        raise NotImplementedError
+
+    def key(self, request) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"ip:{ratelimit.client_ip(request)}"
+
+    def allow_request(self, request, view) -> bool:
+        key = self.key(request)
+        if key is None:
+            return True
+        self._wait = ratelimit.hit(self.scope, key, self.rate())
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class ApiRateThrottle(ScopedRateThrottle):
+    """API: 100 requests per minute per user (or per IP when anonymous), configurable."""
+
+    scope = "api"
+
+    def rate(self) -> str:
+        from django.conf import settings
+
+        return settings.RATE_API
+
+
+class CursorPagination(pagination.CursorPagination):
+    """API.md lists: {"results": [...], "next": url or null}."""
+
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "limit"
+    ordering = "-created_at"
+
+    def get_paginated_response(self, data):
+        return Response({"results": data, "next": self.get_next_link()})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results", "next"],
+            "properties": {
+                "results": schema,
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+            },
+        }

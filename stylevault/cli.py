@@ -1,0 +1,27 @@
+"""The `stylevault` command: Django's manage.py with our settings, plus our own commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
+    from stylevault.config import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"stylevault: configuration error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["stylevault", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Reads and checks the environment once, so a wrong value stops the process with a clear line.
+
+Every setting of the product comes from here; settings.py only turns it into Django's names.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import dj_database_url
+
+WEAK_SECRETS = {"", "changeme", "secret", "django-insecure", "development"}
+MIN_SECRET_LENGTH = 50
+
+
+class ConfigError(Exception):
+    """Raised with one line per problem found in the environment."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Config:
+    production: bool
+    debug: bool
+    data_dir: Path
+    secret_key: str
+    database: dict
+    allowed_hosts: list[str]
+    broker_url: str
+    cache_url: str
+    storage_url: str
+    base_model: str
+    rate_login: str
+    rate_api: str
+    rate_generation: str
+    google_client_id: str
+    google_client_secret: str
+    log_format: str
+    csrf_trusted_origins: list[str] = field(default_factory=list)
+
+
+def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(env: dict[str, str], name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env.get(name, default).split(",") if item.strip()]
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """In embedded mode a secret is generated once into the data directory (mode 0600)."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+def _database(env: dict[str, str], data_dir: Path, problems: list[str]) -> dict:
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return sqlite_database(data_dir / "stylevault.sqlite3")
+    try:
+        parsed = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        problems.append(
+            f"DATABASE_URL is not a database URL ({exc}); use postgres://... or sqlite:///..."
+        )
+        return sqlite_database(data_dir / "stylevault.sqlite3")
+    engine = parsed.get("ENGINE", "")
+    if engine.endswith("sqlite3"):
+        return sqlite_database(Path(parsed["NAME"]))
+    if not engine.endswith("postgresql"):
+        problems.append(f"DATABASE_URL must point to PostgreSQL or SQLite, not {engine or url!r}")
+    return parsed
+
+
+def sqlite_database(path: Path) -> dict:
+    """SQLite tuned for several processes: WAL, IMMEDIATE write transactions, a busy timeout."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        },
+        "TEST": {"NAME": str(path.with_name(path.stem + "-test.sqlite3"))},
+    }
+
+
+def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list[str]) -> str:
+    value = env.get(name, "").strip()
+    if value and urlparse(value).scheme not in schemes:
+        allowed = ", ".join(sorted(f"{s}://" for s in schemes))
+        problems.append(f"{name} must start with one of {allowed}, got {value!r}")
+    return value
+
+
+def _check_rate(env: dict[str, str], name: str, default: str, problems: list[str]) -> str:
+    from stylevault.ratelimit import parse_rate
+
+    value = env.get(name, default)
+    try:
+        parse_rate(value)
+    except ValueError:
+        problems.append(f"{name} must look like 5/5m or 100/m (count/period), got {value!r}")
+        return default
+    return value
+
+
+def load(env: dict[str, str] | None = None) -> Config:
+    """Builds the configuration, raising ConfigError with every problem at once."""
+    env = dict(os.environ if env is None else env)
+    problems: list[str] = []
+    production = env.get("STYLEVAULT_ENV", "development").strip().lower() == "production"
+    data_dir = Path(env.get("STYLEVAULT_DATA_DIR", "./var")).resolve()
+
+    secret = env.get("STYLEVAULT_SECRET_KEY", "").strip()
+    if production:
+        if not secret:
+            problems.append("STYLEVAULT_SECRET_KEY is required in production")
+        elif len(secret) < MIN_SECRET_LENGTH or secret.lower() in WEAK_SECRETS:
+            problems.append(
+                f"STYLEVAULT_SECRET_KEY is too weak: use at least {MIN_SECRET_LENGTH} random characters"
+            )
+    elif not secret:
+        secret = _embedded_secret(data_dir)
+
+    allowed_hosts = _list(
+        env, "STYLEVAULT_ALLOWED_HOSTS", "" if production else "127.0.0.1,localhost"
+    )
+    if production and not allowed_hosts:
+        problems.append(
+            "STYLEVAULT_ALLOWED_HOSTS is empty: list the host names this site answers to"
+        )
+
+    config = Config(
+        production=production,
+        debug=_flag(env, "STYLEVAULT_DEBUG") and not production,
+        data_dir=data_dir,
+        secret_key=secret,
+        database=_database(env, data_dir, problems),
+        allowed_hosts=allowed_hosts,
+        broker_url=_check_url(env, "STYLEVAULT_BROKER_URL", {"amqp", "redis"}, problems),
+        cache_url=_check_url(env, "STYLEVAULT_REDIS_URL", {"redis"}, problems),
+        storage_url=_check_url(env, "STYLEVAULT_STORAGE_URL", {"s3", "file"}, problems),
+        base_model=env.get("STYLEVAULT_BASE_MODEL", "tiny").strip() or "tiny",
+        rate_login=_check_rate(env, "STYLEVAULT_RATE_LOGIN", "5/5m", problems),
+        rate_api=_check_rate(env, "STYLEVAULT_RATE_API", "100/m", problems),
+        rate_generation=_check_rate(env, "STYLEVAULT_RATE_GENERATION", "10/m", problems),
+        google_client_id=env.get("STYLEVAULT_GOOGLE_CLIENT_ID", ""),
+        google_client_secret=env.get("STYLEVAULT_GOOGLE_CLIENT_SECRET", ""),
+        log_format=env.get("STYLEVAULT_LOG_FORMAT", "json"),
+        csrf_trusted_origins=_list(env, "STYLEVAULT_CSRF_TRUSTED_ORIGINS"),
+    )
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def s3_options(storage_url: str) -> dict:
+    """s3://bucket?endpoint_url=http://host:port&region_name=... → django-storages options."""
+    parsed = urlparse(storage_url)
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    options = {
+        "bucket_name": parsed.netloc,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+        "location": parsed.path.strip("/"),
+    }
+    for key in ("endpoint_url", "region_name", "addressing_style"):
+        if key in query:
+            options[key] = query[key]
+    return options

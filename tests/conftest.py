@@ -1,0 +1,89 @@
+"""Fixtures shared by every app's tests. The same suite runs on SQLite and PostgreSQL
+(DATABASE_URL decides); `on_postgres` / `on_sqlite` tell tests which one is under them."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+PASSWORD = "correct horse battery 9"
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Each test writes files into its own folder, never into the developer's data dir."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """Rate-limit counters must not leak between tests (the cache lives in the database)."""
+    yield
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        from django.core.cache import cache
+
+        cache.clear()
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def on_sqlite() -> bool:
+    return connection.vendor == "sqlite"
+
+
+@pytest.fixture
+def make_user(db):
+    from stylevault.accounts import services
+
+    def make(username: str = "alice", *, artist: bool = False, operator: bool = False):
+        return services.create_user(
+            username=username, password=PASSWORD, artist=artist, operator=operator
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def token_client(db):
+    """An API client authenticated with a fresh personal token of the given user."""
+    from stylevault.accounts import services
+
+    def make(user) -> APIClient:
+        _token, raw = services.create_token(user=user, name="test")
+        client = APIClient(enforce_csrf_checks=True)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """API.md's envelope with the documented code; returns the error object."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    return body["error"]
