@@ -44,6 +44,7 @@ class Config:
     google_client_secret: str
     log_format: str
     csrf_trusted_origins: list[str] = field(default_factory=list)
+    payments: dict = field(default_factory=dict)
 
 
 def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
@@ -92,6 +93,8 @@ def sqlite_database(path: Path) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
@@ -167,10 +170,101 @@ def load(env: dict[str, str] | None = None) -> Config:
         google_client_secret=env.get("STYLEVAULT_GOOGLE_CLIENT_SECRET", ""),
         log_format=env.get("STYLEVAULT_LOG_FORMAT", "json"),
         csrf_trusted_origins=_list(env, "STYLEVAULT_CSRF_TRUSTED_ORIGINS"),
+        payments=_payments(env, problems),
     )
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str]):
+    import json
+
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        problems.append(f"{name} is not valid JSON ({exc})")
+        return None
+    if not isinstance(value, kind):
+        problems.append(f"{name} must be a JSON {'list' if kind is list else 'object'}")
+        return None
+    return value
+
+
+def _number_setting(
+    env: dict[str, str], name: str, default: str, low: float, high: float, problems: list[str]
+) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    value = env.get(name, "").strip() or default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        problems.append(f"{name} must be a number from {low} to {high}, got {value!r}")
+        return default
+    return value
+
+
+def _payments(env: dict[str, str], problems: list[str]) -> dict:
+    """Payment providers, credit packs, subscription tiers, platform fee and payout rules."""
+    stripe_key = env.get("STYLEVAULT_STRIPE_SECRET_KEY", "").strip()
+    stripe_webhook = env.get("STYLEVAULT_STRIPE_WEBHOOK_SECRET", "").strip()
+    if stripe_key and not stripe_webhook:
+        problems.append(
+            "STYLEVAULT_STRIPE_WEBHOOK_SECRET is required with STYLEVAULT_STRIPE_SECRET_KEY: "
+            "payments are credited from signed webhooks only"
+        )
+    packs = _json_setting(env, "STYLEVAULT_CREDIT_PACKS", list, problems)
+    for pack in packs or []:
+        ok = (
+            isinstance(pack, dict)
+            and isinstance(pack.get("id"), str)
+            and pack["id"].strip()
+            and isinstance(pack.get("credits"), int)
+            and pack["credits"] > 0
+            and isinstance(pack.get("prices"), dict)
+            and pack["prices"]
+            and all(
+                isinstance(c, str) and len(c) == 3 and isinstance(a, int) and a > 0
+                for c, a in pack["prices"].items()
+            )
+        )
+        if not ok:
+            problems.append(
+                "STYLEVAULT_CREDIT_PACKS: each pack needs an id, credits (a positive whole "
+                'number) and prices in minor units by currency, e.g. {"id": "pack-100", '
+                f'"credits": 100, "prices": {{"KRW": 10000, "USD": 750}}}}; got {pack!r}'
+            )
+    tiers = _json_setting(env, "STYLEVAULT_SUBSCRIPTION_TIERS", dict, problems)
+    if tiers and not all(isinstance(v, dict) for v in tiers.values()):
+        problems.append("STYLEVAULT_SUBSCRIPTION_TIERS must map tier names to JSON objects")
+        tiers = None
+    return {
+        "stripe_secret_key": stripe_key,
+        "stripe_webhook_secret": stripe_webhook,
+        "stripe_api_base": _check_url(
+            env, "STYLEVAULT_STRIPE_API_BASE", {"http", "https"}, problems
+        ),
+        "lemonsqueezy_webhook_secret": env.get(
+            "STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET", ""
+        ).strip(),
+        "credit_packs": packs,
+        "subscription_tiers": tiers or {},
+        "platform_fee_percent": _number_setting(
+            env, "STYLEVAULT_PLATFORM_FEE_PERCENT", "0", 0, 100, problems
+        ),
+        "payout_minimum_usd_cents": int(
+            _number_setting(env, "STYLEVAULT_PAYOUT_MINIMUM_USD_CENTS", "2000", 0, 10**9, problems)
+        ),
+        "payout_usd_cents_per_credit": _number_setting(
+            env, "STYLEVAULT_PAYOUT_USD_CENTS_PER_CREDIT", "0.5", 0, 10**6, problems
+        ),
+    }
 
 
 def s3_options(storage_url: str) -> dict:

@@ -1,4 +1,5 @@
-"""Fixed-window rate limits on the shared cache (database cache embedded, Redis distributed).
+"""Fixed-window rate limits shared by every process: Redis INCR in distributed mode, one
+atomic UPSERT on the database in embedded mode.
 
 One limiter serves the API throttles and the HTML forms, so a login form and the login API
 share the same budget per IP.
@@ -9,10 +10,20 @@ from __future__ import annotations
 import re
 import time
 
-from django.core.cache import cache
+from django.conf import settings
+from django.db import connection
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Counts in the current window; a new window restarts at 1. Valid on SQLite ≥ 3.35 and PostgreSQL.
+_UPSERT = (
+    "INSERT INTO ops_ratecounter (key, slot, count) VALUES (%s, %s, 1) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN ops_ratecounter.slot = excluded.slot "
+    "THEN ops_ratecounter.count + 1 ELSE 1 END, slot = excluded.slot "
+    "RETURNING count"
+)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -24,20 +35,32 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _SECONDS[unit]
 
 
+def _count_in_redis(key: str, period: int) -> int:
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(key, write=True)
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, period + 1, nx=True)
+    return int(pipe.execute()[0])
+
+
+def _count_in_database(key: str, window: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [key, window])
+        return int(cursor.fetchone()[0])
+
+
 def hit(scope: str, key: str, rate: str) -> int | None:
     """Counts one request; returns the seconds to wait when over the limit, else None."""
     limit, period = parse_rate(rate)
     now = time.time()
     window = int(now // period)
-    cache_key = f"rl:{scope}:{key}:{window}"
-    if cache.add(cache_key, 1, timeout=period + 1):
-        count = 1
+    counter_key = f"rl:{scope}:{key}"[:200]
+    if settings.CONFIG.cache_url:
+        count = _count_in_redis(f"{counter_key}:{window}", period)
     else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, timeout=period + 1)
-            count = 1
+        count = _count_in_database(counter_key, window)
     if count > limit:
         return max(1, int((window + 1) * period - now) + 1)
     return None

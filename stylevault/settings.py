@@ -242,6 +242,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 STYLEVAULT_BROKER_URL = CONFIG.broker_url
+
+# Payments and royalties (billing and ledger apps).
+STYLEVAULT_STRIPE_SECRET_KEY = CONFIG.payments["stripe_secret_key"]
+STYLEVAULT_STRIPE_WEBHOOK_SECRET = CONFIG.payments["stripe_webhook_secret"]
+STYLEVAULT_STRIPE_API_BASE = CONFIG.payments["stripe_api_base"]
+STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET = CONFIG.payments["lemonsqueezy_webhook_secret"]
+STYLEVAULT_CREDIT_PACKS = CONFIG.payments["credit_packs"]  # None: the SPEC defaults
+STYLEVAULT_SUBSCRIPTION_TIERS = CONFIG.payments["subscription_tiers"]
+STYLEVAULT_PLATFORM_FEE_PERCENT = CONFIG.payments["platform_fee_percent"]
+STYLEVAULT_PAYOUT_MINIMUM_USD_CENTS = CONFIG.payments["payout_minimum_usd_cents"]
+STYLEVAULT_PAYOUT_USD_CENTS_PER_CREDIT = CONFIG.payments["payout_usd_cents_per_credit"]
 STYLEVAULT_BASE_MODEL = CONFIG.base_model
 
 LOGGING = {

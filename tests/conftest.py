@@ -24,15 +24,15 @@ def _private_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache(request):
-    """Rate-limit counters must not leak between tests (the cache lives in the database)."""
+def _fresh_rate_limits(request):
+    """Rate-limit counters must not leak between tests (they live in the database)."""
     yield
     if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
         request.fixturenames
     ):
-        from django.core.cache import cache
+        from stylevault.ops.models import RateCounter
 
-        cache.clear()
+        RateCounter.objects.all().delete()
 
 
 def on_postgres() -> bool:

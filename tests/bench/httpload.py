@@ -84,8 +84,15 @@ async def _run(host, port, paths, headers, connections, total, max_seconds) -> L
 
 
 def load(
-    host: str, port: int, paths: list[str], *, headers: dict[str, str], connections: int,
-    total: int, max_seconds: float = 60.0, warmup: int = 200,
+    host: str,
+    port: int,
+    paths: list[str],
+    *,
+    headers: dict[str, str],
+    connections: int,
+    total: int,
+    max_seconds: float = 60.0,
+    warmup: int = 200,
 ) -> LoadResult:
     asyncio.run(_run(host, port, paths, headers, min(connections, 10), warmup, max_seconds))
     return asyncio.run(_run(host, port, paths, headers, connections, total, max_seconds))
