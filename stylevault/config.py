@@ -74,7 +74,7 @@ def _database(env: dict[str, str], data_dir: Path, problems: list[str]) -> dict:
     if not url:
         return sqlite_database(data_dir / "stylevault.sqlite3")
     try:
-        parsed = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        parsed = dj_database_url.parse(url)
     except ValueError as exc:
         problems.append(
             f"DATABASE_URL is not a database URL ({exc}); use postgres://... or sqlite:///..."
@@ -85,6 +85,12 @@ def _database(env: dict[str, str], data_dir: Path, problems: list[str]) -> dict:
         return sqlite_database(Path(parsed["NAME"]))
     if not engine.endswith("postgresql"):
         problems.append(f"DATABASE_URL must point to PostgreSQL or SQLite, not {engine or url!r}")
+        return parsed
+    # Under ASGI every request runs in its own thread, so persistent per-thread connections
+    # would leak; a process-wide psycopg pool reuses them instead.
+    pool_size = int(env.get("STYLEVAULT_DB_POOL_SIZE", "10"))
+    parsed["CONN_MAX_AGE"] = 0
+    parsed.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 20}
     return parsed
 
 
@@ -93,8 +99,6 @@ def sqlite_database(path: Path) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
-        "CONN_MAX_AGE": 600,
-        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
