@@ -200,16 +200,27 @@ def gpu_rows(runs: int) -> Iterator[Row]:
     yield "compiled, first render after a blend switch", f"{time.perf_counter() - started:.2f} s"
 
 
-def main() -> None:
+GOALS = {
+    "tiny 256x256, 20 steps, CPU": "≤ 2 s",
+    "tiny LoRA training, 100 steps, 256px, rank 16": "≤ 20 s",
+    "LoRA switch from cache (tiny)": "≤ 20 ms",
+}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Rows for `make bench` (tests/bench/run.py); `--gpu` measures SDXL on CUDA instead."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", action="store_true", help="SDXL-architecture benchmark on CUDA")
     parser.add_argument("--runs", type=int, default=3, help="timed runs after one warm-up")
-    args = parser.parse_args()
+    args = parser.parse_args([] if argv is None else argv)
     rows = gpu_rows(args.runs) if args.gpu else cpu_rows(args.runs)
-    print("| measure | result |\n| --- | --- |", flush=True)
-    for name, value in rows:
-        print(f"| {name} | {value} |", flush=True)
+    return [
+        {"benchmark": name, "result": value, "goal": GOALS.get(name, "")} for name, value in rows
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    for row in main(sys.argv[1:]):
+        print(f"| {row['benchmark']} | {row['result']} | {row['goal']} |", flush=True)
