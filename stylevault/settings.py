@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "stylevault.ledger",
     "stylevault.billing",
     "stylevault.jobs",
+    "stylevault.provenance",
     "stylevault.ops",
 ]
 
@@ -242,6 +243,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 STYLEVAULT_BROKER_URL = CONFIG.broker_url
+STYLEVAULT_REDIS_URL = CONFIG.cache_url
 
 # Payments and royalties (billing and ledger apps).
 STYLEVAULT_STRIPE_SECRET_KEY = CONFIG.payments["stripe_secret_key"]

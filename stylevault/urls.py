@@ -14,6 +14,9 @@ admin.site.site_title = _("StyleVault operators")
 
 api_v1 = [
     path("", include("stylevault.accounts.urls")),
+    path("", include("stylevault.ledger.urls")),
+    path("", include("stylevault.billing.urls")),
+    path("", include("stylevault.provenance.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -27,7 +30,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    *i18n_patterns(path("", include("stylevault.web.urls")), prefix_default_language=True),
+    *i18n_patterns(
+        path("", include("stylevault.web.urls")),
+        path("", include("stylevault.billing.page_urls")),
+        prefix_default_language=True,
+    ),
 ]
 
 handler400 = "stylevault.web.views.bad_request"

@@ -162,12 +162,15 @@ class TokenDetailView(APIView):
 
 
 def me_payload(user) -> dict:
+    from stylevault.billing.selectors import tier_of
+    from stylevault.ledger.selectors import wallet_of
+
     return {
         "id": user.pk,
         "username": user.username,
         "role": "operator" if user.is_operator else user.role,
-        "credits": 0,  # wired to the ledger by the credits issue
-        "tier": "free",
+        "credits": wallet_of(user)["balance"],
+        "tier": tier_of(user).name,
         "locale": user.locale,
     }
 

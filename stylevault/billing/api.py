@@ -1,0 +1,260 @@
+"""Billing API (API.md §Credits plus subscriptions and artist earnings): thin views."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from stylevault import errors
+from stylevault.api import CursorPagination
+from stylevault.billing import selectors, services
+from stylevault.ledger import selectors as ledger_selectors
+
+
+def validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PriceOut(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="In the currency's minor unit (KRW has none).")
+    display = serializers.CharField()
+
+
+class PackOut(serializers.Serializer):
+    id = serializers.CharField()
+    credits = serializers.IntegerField()
+    prices = PriceOut(many=True)
+
+
+class PackListOut(serializers.Serializer):
+    results = PackOut(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class CheckoutIn(serializers.Serializer):
+    pack_id = serializers.CharField(max_length=64)
+    currency = serializers.CharField(max_length=3, required=False)
+
+
+class CheckoutOut(serializers.Serializer):
+    checkout_url = serializers.URLField()
+
+
+class TierOut(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    price_usd_cents = serializers.IntegerField(allow_null=True)
+    monthly_credits = serializers.IntegerField()
+    queue_priority = serializers.IntegerField()
+    max_concurrent_jobs = serializers.IntegerField()
+    max_images_per_job = serializers.IntegerField()
+    max_steps = serializers.IntegerField()
+
+
+class TierListOut(serializers.Serializer):
+    results = TierOut(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class SubscriptionOut(serializers.Serializer):
+    tier = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["none", "incomplete", "active", "past_due", "canceled"]
+    )
+    provider = serializers.CharField(allow_null=True)
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+    next_tier = serializers.CharField(allow_null=True)
+    grace_until = serializers.DateTimeField(allow_null=True)
+    limits = TierOut()
+
+
+class TierIn(serializers.Serializer):
+    tier = serializers.CharField(max_length=32)
+
+
+class DailyOut(serializers.Serializer):
+    date = serializers.DateField()
+    credits = serializers.IntegerField()
+
+
+class StatementOut(serializers.Serializer):
+    month = serializers.DateField()
+    opening = serializers.IntegerField()
+    earned = serializers.IntegerField()
+    from_subscriptions = serializers.IntegerField()
+    from_reserve = serializers.IntegerField()
+    paid_out = serializers.IntegerField()
+    returned = serializers.IntegerField()
+    closing = serializers.IntegerField()
+
+
+class EarningsOut(serializers.Serializer):
+    balance = serializers.IntegerField(help_text="Credits earned and not yet paid out.")
+    payout_value_cents = serializers.IntegerField(help_text="What the balance pays, in US cents.")
+    minimum_payout_cents = serializers.IntegerField()
+    daily = DailyOut(many=True)
+    statements = StatementOut(many=True)
+
+
+class PayoutOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    credits = serializers.IntegerField()
+    amount = serializers.IntegerField(help_text="In cents.")
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class PayoutPageOut(serializers.Serializer):
+    results = PayoutOut(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class WebhookOut(serializers.Serializer):
+    received = serializers.BooleanField()
+    outcome = serializers.CharField()
+
+
+def _absolute(request, url: str) -> str:
+    return request.build_absolute_uri(url)
+
+
+def _return_urls(request, name: str) -> tuple[str, str]:
+    done = _absolute(request, reverse(f"billing:{name}"))
+    return f"{done}?status=success", f"{done}?status=cancelled"
+
+
+class CreditPacksView(APIView):
+    @extend_schema(responses={200: PackListOut}, tags=["credits"])
+    def get(self, request):
+        packs = [
+            {"id": p.id, "credits": p.credits, "prices": p.display_prices()}
+            for p in selectors.credit_packs()
+        ]
+        return Response({"results": packs, "next": None})
+
+
+class CheckoutView(APIView):
+    @extend_schema(request=CheckoutIn, responses={200: CheckoutOut}, tags=["credits"])
+    def post(self, request):
+        data = validated(CheckoutIn, request.data)
+        success, cancel = _return_urls(request, "wallet")
+        checkout = services.start_pack_checkout(
+            user=request.user,
+            pack_id=data["pack_id"],
+            currency=data.get("currency"),
+            success_url=success,
+            cancel_url=cancel,
+        )
+        return Response({"checkout_url": _absolute(request, checkout.url)})
+
+
+class _WebhookView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+
+    def handle(self, request, header: str) -> Response:
+        body = request._request.body  # the raw bytes the signature covers
+        outcome = self.handler(payload=body, signature=request.headers.get(header, ""))
+        return Response({"received": True, "outcome": outcome})
+
+
+class StripeWebhookView(_WebhookView):
+    handler = staticmethod(services.handle_stripe_webhook)
+
+    @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
+    def post(self, request):
+        return self.handle(request, "Stripe-Signature")
+
+
+class LemonSqueezyWebhookView(_WebhookView):
+    handler = staticmethod(services.handle_lemonsqueezy_webhook)
+
+    @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
+    def post(self, request):
+        return self.handle(request, "X-Signature")
+
+
+class TiersView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: TierListOut}, tags=["subscriptions"])
+    def get(self, request):
+        tiers = [t.as_dict() for t in selectors.tiers()]
+        return Response({"results": tiers, "next": None})
+
+
+class SubscriptionView(APIView):
+    @extend_schema(responses={200: SubscriptionOut}, tags=["subscriptions"])
+    def get(self, request):
+        return Response(SubscriptionOut(selectors.subscription_payload(request.user)).data)
+
+
+class SubscriptionCheckoutView(APIView):
+    @extend_schema(request=TierIn, responses={200: CheckoutOut}, tags=["subscriptions"])
+    def post(self, request):
+        data = validated(TierIn, request.data)
+        success, cancel = _return_urls(request, "subscription")
+        checkout = services.start_subscription_checkout(
+            user=request.user, tier=data["tier"], success_url=success, cancel_url=cancel
+        )
+        return Response({"checkout_url": _absolute(request, checkout.url)})
+
+
+class SubscriptionChangeView(APIView):
+    @extend_schema(request=TierIn, responses={200: SubscriptionOut}, tags=["subscriptions"])
+    def post(self, request):
+        data = validated(TierIn, request.data)
+        services.change_tier(user=request.user, tier=data["tier"])
+        return Response(SubscriptionOut(selectors.subscription_payload(request.user)).data)
+
+
+class SubscriptionCancelView(APIView):
+    @extend_schema(request=None, responses={200: SubscriptionOut}, tags=["subscriptions"])
+    def post(self, request):
+        services.cancel_subscription(user=request.user)
+        return Response(SubscriptionOut(selectors.subscription_payload(request.user)).data)
+
+
+def _artist(request):
+    if not (request.user.is_artist or request.user.is_operator):
+        raise errors.Forbidden()
+    return request.user
+
+
+class EarningsView(APIView):
+    @extend_schema(responses={200: EarningsOut}, tags=["earnings"])
+    def get(self, request):
+        artist = _artist(request)
+        balance = ledger_selectors.earnings_balance(artist)
+        from django.conf import settings
+
+        return Response(
+            EarningsOut(
+                {
+                    "balance": balance,
+                    "payout_value_cents": services.payout_value_cents(balance),
+                    "minimum_payout_cents": settings.STYLEVAULT_PAYOUT_MINIMUM_USD_CENTS,
+                    "daily": ledger_selectors.daily_earnings(artist, days=30),
+                    "statements": selectors.statements(artist, months=6),
+                }
+            ).data
+        )
+
+
+class PayoutsView(APIView):
+    @extend_schema(responses={200: PayoutPageOut}, tags=["earnings"])
+    def get(self, request):
+        artist = _artist(request)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(selectors.payouts_of(artist), request, view=self)
+        return paginator.get_paginated_response(PayoutOut(page, many=True).data)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from stylevault.billing import api
+
+urlpatterns = [
+    path("credit-packs", api.CreditPacksView.as_view()),
+    path("checkout", api.CheckoutView.as_view()),
+    path("webhooks/stripe", api.StripeWebhookView.as_view()),
+    path("webhooks/lemonsqueezy", api.LemonSqueezyWebhookView.as_view()),
+    path("subscription", api.SubscriptionView.as_view()),
+    path("subscription/tiers", api.TiersView.as_view()),
+    path("subscription/checkout", api.SubscriptionCheckoutView.as_view()),
+    path("subscription/change", api.SubscriptionChangeView.as_view()),
+    path("subscription/cancel", api.SubscriptionCancelView.as_view()),
+    path("earnings", api.EarningsView.as_view()),
+    path("earnings/payouts", api.PayoutsView.as_view()),
+]

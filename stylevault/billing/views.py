@@ -1,0 +1,190 @@
+"""Billing pages: wallet and history, buying credits, the plan, artist earnings. Thin: every
+rule is in billing.services / ledger.services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from stylevault import errors
+from stylevault.billing import catalog, charts, forms, gateway, selectors, services
+from stylevault.billing.models import CheckoutKind, CheckoutStatus
+from stylevault.ledger import selectors as ledger_selectors
+
+HISTORY_PAGE = 50
+
+
+def _absolute(request, name: str, query: str = "") -> str:
+    return request.build_absolute_uri(reverse(name)) + query
+
+
+@login_required
+def wallet(request):
+    history = ledger_selectors.history_of(request.user)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        history = history.filter(pk__lt=int(before))
+    rows = list(history[: HISTORY_PAGE + 1])
+    status = request.GET.get("status")
+    if status == "success":
+        messages.info(
+            request, _("Thank you! Your credits appear here once the payment is confirmed.")
+        )
+    elif status == "cancelled":
+        messages.info(request, _("The payment was cancelled; nothing was charged."))
+    context = {
+        "wallet": ledger_selectors.wallet_of(request.user),
+        "plan": selectors.subscription_payload(request.user),
+        "history": rows[:HISTORY_PAGE],
+        "older": rows[HISTORY_PAGE - 1].pk if len(rows) > HISTORY_PAGE else None,
+    }
+    return render(request, "billing/wallet.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def buy(request):
+    if request.method == "POST":
+        form = forms.BuyPackForm(request.POST)
+        if form.is_valid():
+            try:
+                checkout = services.start_pack_checkout(
+                    user=request.user,
+                    pack_id=form.cleaned_data["pack_id"],
+                    currency=form.cleaned_data["currency"] or None,
+                    success_url=_absolute(request, "billing:wallet", "?status=success"),
+                    cancel_url=_absolute(request, "billing:buy"),
+                )
+            except errors.DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                return redirect("billing:checkout", checkout_id=checkout.pk)
+        else:
+            messages.error(request, _("Choose a credit pack."))
+    context = {
+        "packs": selectors.credit_packs(),
+        "wallet": ledger_selectors.wallet_of(request.user),
+        "dev_mode": gateway.dev_payments_enabled(),
+        "payments": gateway.stripe_enabled() or gateway.dev_payments_enabled(),
+    }
+    return render(request, "billing/buy.html", context)
+
+
+@login_required
+def checkout(request, checkout_id):
+    found = selectors.checkout_of(request.user, checkout_id)
+    if found is None:
+        raise Http404
+    if found.status == CheckoutStatus.OPEN and found.provider == "dev":
+        return redirect("billing:dev-checkout", checkout_id=found.pk)
+    return render(request, "billing/checkout.html", {"checkout": found})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dev_checkout(request, checkout_id):
+    found = selectors.checkout_of(request.user, checkout_id)
+    if found is None or found.provider != "dev" or not gateway.dev_payments_enabled():
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.confirm_dev_checkout(user=request.user, checkout_id=found.pk)
+        except errors.DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            if found.kind == CheckoutKind.PACK:
+                messages.success(
+                    request,
+                    _("%(credits)s credits were added to your wallet.")
+                    % {"credits": found.credits},
+                )
+                return redirect("billing:wallet")
+            messages.success(request, _("Your plan is active."))
+            return redirect("billing:subscription")
+    context = {"checkout": found, "tier": catalog.tier(found.tier) if found.tier else None}
+    return render(request, "billing/dev_checkout.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription(request):
+    if request.method == "POST":
+        action = request.POST.get("action")
+        form = forms.TierForm(request.POST)
+        try:
+            if action == "cancel":
+                services.cancel_subscription(user=request.user)
+                messages.success(request, _("Your plan ends at the end of the paid period."))
+            elif action in ("subscribe", "change") and form.is_valid():
+                tier = form.cleaned_data["tier"]
+                if action == "subscribe":
+                    checkout = services.start_subscription_checkout(
+                        user=request.user,
+                        tier=tier,
+                        success_url=_absolute(request, "billing:subscription", "?status=success"),
+                        cancel_url=_absolute(request, "billing:subscription"),
+                    )
+                    return redirect("billing:checkout", checkout_id=checkout.pk)
+                services.change_tier(user=request.user, tier=tier)
+                messages.success(request, _("Your plan change was requested."))
+            else:
+                messages.error(request, _("Choose a plan."))
+        except errors.DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("billing:subscription")
+    if request.GET.get("status") == "success":
+        messages.info(
+            request, _("Thank you! Your plan starts as soon as the payment is confirmed.")
+        )
+    context = {
+        "plan": selectors.subscription_payload(request.user),
+        "current": selectors.tier_of(request.user),
+        "tiers": [t for t in selectors.tiers()],
+        "payments": gateway.stripe_enabled() or gateway.dev_payments_enabled(),
+    }
+    return render(request, "billing/subscription.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def earnings(request):
+    artist = request.user
+    if not (artist.is_artist or artist.is_operator):
+        raise PermissionDenied
+    profile = selectors.payout_profile(artist)
+    form = forms.PayoutAccountForm(
+        request.POST or None,
+        initial={"stripe_account_id": profile.stripe_account_id if profile else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_payout_account(
+                artist=artist, stripe_account_id=form.cleaned_data["stripe_account_id"]
+            )
+        except errors.DomainError as exc:
+            from stylevault.web.pages import apply_service_error
+
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("Your payout account was saved."))
+            return redirect("billing:earnings")
+    balance = ledger_selectors.earnings_balance(artist)
+    daily = ledger_selectors.daily_earnings(artist, days=30)
+    context = {
+        "balance": balance,
+        "payout_value": catalog.minor_to_display(services.payout_value_cents(balance), "USD"),
+        "minimum": catalog.minor_to_display(settings.STYLEVAULT_PAYOUT_MINIMUM_USD_CENTS, "USD"),
+        "chart": charts.daily_bars(daily),
+        "statements": selectors.statements(artist, months=6),
+        "payouts": selectors.payouts_of(artist)[:20],
+        "history": ledger_selectors.earnings_history(artist)[:30],
+        "form": form,
+    }
+    return render(request, "billing/earnings.html", context, status=400 if form.errors else 200)

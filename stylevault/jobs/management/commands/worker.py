@@ -1,0 +1,98 @@
+"""`stylevault worker [--queues generation,training] [--concurrency 1]`: one worker process.
+
+With STYLEVAULT_BROKER_URL a Celery worker on those queues, without one a database-polling
+worker. SIGTERM or Ctrl-C: stop claiming, let the current job finish within the grace period
+(else ask it to stop and hand it back); a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from stylevault.jobs import conf, registry, runner, worker
+
+
+class Command(BaseCommand):
+    # Workers serve no URLs and restart often; the web process runs the system checks.
+    requires_system_checks: list[str] = []
+    help = _("Run one job worker (Celery when a broker is configured, else database polling).")
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--queues",
+            default="",
+            help=_("Comma-separated queues to consume (default: every registered queue)."),
+        )
+        parser.add_argument("--concurrency", type=int, default=1)
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=runner.DEFAULT_GRACE_SECONDS,
+            help=_("Seconds a running job may take to finish after SIGTERM."),
+        )
+        parser.add_argument(
+            "--maintenance-interval",
+            type=float,
+            default=worker.MAINTENANCE_SECONDS,
+            help=_("Seconds between reaper passes."),
+        )
+        parser.add_argument(
+            "--import",
+            dest="imports",
+            action="append",
+            default=[],
+            help=_("Extra module that registers job handlers (repeatable)."),
+        )
+        parser.add_argument(
+            "--metrics-port", type=int, default=0, help=_("Serve Prometheus metrics on this port.")
+        )
+
+    def handle(self, *args, queues, concurrency, grace, maintenance_interval, imports, **options):
+        for module in imports:
+            importlib.import_module(module)
+        names = [q.strip() for q in queues.split(",") if q.strip()] or worker.default_queues()
+        if not names:
+            raise CommandError(_("No job queues to consume: no handlers are registered."))
+        if concurrency < 1:
+            raise CommandError(_("--concurrency must be at least 1."))
+        if options["metrics_port"]:
+            from prometheus_client import start_http_server
+
+            from stylevault.ops.metrics import REGISTRY
+
+            start_http_server(options["metrics_port"], registry=REGISTRY)
+        runner.SHUTDOWN.grace_seconds = grace
+        mode = "celery" if conf.broker_url() else "polling"
+        self.stderr.write(
+            f"worker ({mode}) on queues {', '.join(names)}; kinds {', '.join(registry.kinds())}"
+        )
+        if conf.broker_url():
+            sys.exit(
+                worker.run_celery_worker(
+                    queues=names,
+                    concurrency=concurrency,
+                    maintenance_interval=maintenance_interval,
+                )
+            )
+        _install_signals()
+        worker.PollingWorker(
+            queues=names, concurrency=concurrency, maintenance_interval=maintenance_interval
+        ).run()
+
+
+def _install_signals() -> None:
+    """First SIGTERM/SIGINT: graceful stop. Second: leave now (leases will expire)."""
+
+    def stop(signum, frame):
+        if runner.SHUTDOWN.requested.is_set():
+            os._exit(1)
+        runner.SHUTDOWN.request()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)

@@ -1,0 +1,104 @@
+"""The two statements on the hot path, written per database: the claim and the lease renewal.
+
+Times in these statements come from the database clock, never from the worker's, so
+workers on several hosts agree on when a lease ran out. On SQLite the text format matches
+what Django stores ("YYYY-MM-DD HH:MM:SS.fff", UTC), so comparisons stay correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from stylevault.jobs.models import Job
+
+TABLE = Job._meta.db_table
+
+
+@dataclass(frozen=True)
+class Dialect:
+    now: str
+    seconds_later: str  # format with {seconds}: an SQL expression of a number of seconds
+    lock: str  # row lock taken by the claim's inner SELECT
+    json_param: str
+    # SQLite takes a write lock for any UPDATE, so a cheap read first spares idle workers it.
+    probe_before_claim: bool
+
+    def later(self, seconds_sql: str) -> str:
+        return self.seconds_later.format(seconds=seconds_sql)
+
+    def in_list(self, column: str, count: int) -> str:
+        return f"{column} IN ({', '.join(['%s'] * count)})"
+
+    def claim(self, *, queues: int, kinds: int) -> str:
+        """One conditional UPDATE: the best claimable job becomes ours, or nothing happens.
+
+        Order: priority (tier) first, then the fair tag (per-owner round-robin), then age.
+        A job whose owner already runs `max_running` jobs of its kind is passed over.
+        """
+        now = self.now
+        return f"""
+            UPDATE {TABLE} SET
+                status = 'running',
+                attempts = attempts + 1,
+                worker = %s,
+                started_at = {now},
+                heartbeat_at = {now},
+                lease_expires_at = {self.later("lease_seconds")}
+            WHERE id = (
+                SELECT j.id FROM {TABLE} j
+                WHERE j.status = 'queued'
+                  AND {self.in_list("j.queue", queues)}
+                  AND {self.in_list("j.kind", kinds)}
+                  AND (j.run_after IS NULL OR j.run_after <= {now})
+                  AND (j.expires_at IS NULL OR j.expires_at > {now})
+                  AND (j.max_running IS NULL OR j.owner_id IS NULL OR j.max_running > (
+                      SELECT COUNT(*) FROM {TABLE} r
+                      WHERE r.owner_id = j.owner_id AND r.kind = j.kind
+                        AND r.status = 'running'))
+                ORDER BY j.priority DESC, j.fair_tag, j.id
+                LIMIT 1
+                {self.lock}
+            ) AND status = 'queued'
+            RETURNING *
+        """
+
+    def renew(self, *, with_progress: bool) -> str:
+        """Extends the lease of a job we still hold; returns its cancel flag, or no row."""
+        now = self.now
+        progress = f", progress = {self.json_param}" if with_progress else ""
+        return f"""
+            UPDATE {TABLE} SET
+                heartbeat_at = {now},
+                lease_expires_at = {self.later("lease_seconds")}{progress}
+            WHERE id = %s AND status = 'running' AND worker = %s AND attempts = %s
+            RETURNING cancel_requested
+        """
+
+
+POSTGRESQL = Dialect(
+    # Like Django's Now(): the statement's time, not the (possibly older) transaction's.
+    now="statement_timestamp()",
+    seconds_later="statement_timestamp() + make_interval(secs => {seconds})",
+    lock="FOR UPDATE OF j SKIP LOCKED",
+    json_param="%s::jsonb",
+    probe_before_claim=False,
+)
+
+# Writers are serialised by SQLite's lock (IMMEDIATE transactions), so no row lock is needed.
+SQLITE = Dialect(
+    now="strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')",
+    seconds_later="strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '+' || ({seconds}) || ' seconds')",
+    lock="",
+    json_param="%s",
+    probe_before_claim=True,
+)
+
+
+def dialect(connection: BaseDatabaseWrapper) -> Dialect:
+    if connection.vendor == "postgresql":
+        return POSTGRESQL
+    if connection.vendor == "sqlite":
+        return SQLITE
+    raise NotImplementedError(f"jobs need PostgreSQL or SQLite, not {connection.vendor}")
