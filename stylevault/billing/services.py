@@ -98,31 +98,39 @@ def start_pack_checkout(
         currency=currency,
         amount=amount,
     )
-    if provider == Provider.DEV:
+    ids = {"checkout_id": str(checkout.pk), "user_id": str(user.pk), "pack_id": pack.id}
+    return _open_checkout(
+        checkout,
+        lambda: {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount,
+                        "product_data": {"name": f"{pack.credits:,} StyleVault credits"},
+                    },
+                }
+            ],
+            "client_reference_id": str(checkout.pk),
+            "metadata": ids,
+            "payment_intent_data": {"metadata": ids},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        },
+    )
+
+
+def _open_checkout(checkout: Checkout, session_params: Callable[[], dict]) -> Checkout:
+    """Gives the checkout its payment page: the local development page, or a Stripe Checkout
+    session (marked failed when Stripe refuses, so no half-open checkout lingers)."""
+    if checkout.provider == Provider.DEV:
         checkout.url = _dev_url(checkout)
     else:
-        ids = {"checkout_id": str(checkout.pk), "user_id": str(user.pk), "pack_id": pack.id}
         try:
             session = gateway.create_checkout_session(
-                {
-                    "mode": "payment",
-                    "line_items": [
-                        {
-                            "quantity": 1,
-                            "price_data": {
-                                "currency": currency.lower(),
-                                "unit_amount": amount,
-                                "product_data": {"name": f"{pack.credits:,} StyleVault credits"},
-                            },
-                        }
-                    ],
-                    "client_reference_id": str(checkout.pk),
-                    "metadata": ids,
-                    "payment_intent_data": {"metadata": ids},
-                    "success_url": success_url,
-                    "cancel_url": cancel_url,
-                },
-                idempotency_key=f"checkout-{checkout.pk}",
+                session_params(), idempotency_key=f"checkout-{checkout.pk}"
             )
         except errors.DomainError:
             Checkout.objects.filter(pk=checkout.pk).update(status=CheckoutStatus.FAILED)
@@ -717,33 +725,20 @@ def start_subscription_checkout(*, user, tier, success_url: str, cancel_url: str
         currency="USD",
         amount=chosen.price_usd_cents,
     )
-    if provider == Provider.DEV:
-        checkout.url = _dev_url(checkout)
-    else:
-        try:
-            customer = _ensure_stripe_customer(user)
-            ids = {"checkout_id": str(checkout.pk), "user_id": str(user.pk), "tier": chosen.name}
-            session = gateway.create_checkout_session(
-                {
-                    "mode": "subscription",
-                    "customer": customer,
-                    "line_items": [{"quantity": 1, **_stripe_price(chosen)}],
-                    "client_reference_id": str(checkout.pk),
-                    "metadata": ids,
-                    "subscription_data": {
-                        "metadata": {"user_id": str(user.pk), "tier": chosen.name}
-                    },
-                    "success_url": success_url,
-                    "cancel_url": cancel_url,
-                },
-                idempotency_key=f"checkout-{checkout.pk}",
-            )
-        except errors.DomainError:
-            Checkout.objects.filter(pk=checkout.pk).update(status=CheckoutStatus.FAILED)
-            raise
-        checkout.provider_ref, checkout.url = session.get("id"), session.get("url") or ""
-    checkout.save(update_fields=["provider_ref", "url"])
-    return checkout
+    ids = {"checkout_id": str(checkout.pk), "user_id": str(user.pk), "tier": chosen.name}
+    return _open_checkout(
+        checkout,
+        lambda: {
+            "mode": "subscription",
+            "customer": _ensure_stripe_customer(user),
+            "line_items": [{"quantity": 1, **_stripe_price(chosen)}],
+            "client_reference_id": str(checkout.pk),
+            "metadata": ids,
+            "subscription_data": {"metadata": {"user_id": str(user.pk), "tier": chosen.name}},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        },
+    )
 
 
 def change_tier(*, user, tier) -> Subscription:

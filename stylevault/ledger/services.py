@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -196,10 +196,10 @@ _TRANSFER_COLUMNS = (
 )
 
 
-def _insert_transfers(transfers: Sequence[Transfer]) -> None:
-    """Inserts the transfers in one statement and sets their ids."""
-    if not transfers:
-        return
+def _transfer_params(
+    transfers: Sequence[Transfer], *, created_at: Callable[[Any], Any]
+) -> list[Any]:
+    """The insert parameters of the transfers, in _TRANSFER_COLUMNS order; stamps created_at."""
     now = timezone.now()
     params: list[Any] = []
     for t in transfers:
@@ -215,8 +215,16 @@ def _insert_transfers(transfers: Sequence[Transfer]) -> None:
             t.idempotency_key,
             t.description,
             _sql.js(t.metadata or {}),
-            _sql.dt(t.created_at),
+            created_at(t.created_at),
         ]
+    return params
+
+
+def _insert_transfers(transfers: Sequence[Transfer]) -> None:
+    """Inserts the transfers in one statement and sets their ids."""
+    if not transfers:
+        return
+    params = _transfer_params(transfers, created_at=_sql.dt)
     row = "(" + _sql.placeholders(11) + ")"
     rows = _sql.execute(
         f"INSERT INTO {_TRANSFER_TABLE} ({_TRANSFER_COLUMNS}) VALUES "
@@ -236,23 +244,7 @@ def _write(transfers: Sequence[Transfer], deltas: dict[int, list[int]]) -> None:
         _insert_transfers(transfers)
         _apply(deltas)
         return
-    now = timezone.now()
-    params: list[Any] = []
-    for t in transfers:
-        t.created_at = t.created_at or now
-        params += [
-            t.debit_id,
-            t.credit_id,
-            t.amount,
-            t.kind,
-            t.state,
-            t.hold_id,
-            t.beneficiary_id,
-            t.idempotency_key,
-            t.description,
-            _sql.js(t.metadata or {}),
-            t.created_at,
-        ]
+    params = _transfer_params(transfers, created_at=lambda moment: moment)
     for change in changes:
         params += change
     row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
