@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -97,6 +98,8 @@ def validated(serializer_class, data) -> dict:
 class SignupView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
+    # JSON only: a cross-site HTML form cannot send it, which closes login CSRF.
+    parser_classes = [JSONParser]
 
     @extend_schema(request=SignupIn, responses={201: UserOut}, tags=["accounts"])
     def post(self, request):
@@ -113,6 +116,8 @@ class SignupView(APIView):
 class LoginView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
+    # JSON only: a cross-site HTML form cannot send it, which closes login CSRF.
+    parser_classes = [JSONParser]
     throttle_classes = [LoginRateThrottle]
 
     @extend_schema(request=LoginIn, responses={200: UserOut}, tags=["accounts"])

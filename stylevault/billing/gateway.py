@@ -123,7 +123,8 @@ def verify_lemonsqueezy_event(payload: bytes, signature: str) -> dict:
     if not secret:
         raise PaymentsUnavailable(_("Lemon Squeezy webhooks are not configured on this server."))
     expected = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
-    if not signature or not hmac.compare_digest(expected, signature.strip().lower()):
+    received = (signature or "").strip().lower().encode("utf-8", "replace")
+    if not received or not hmac.compare_digest(expected.encode(), received):
         raise errors.ValidationFailed(
             _("The webhook signature is not valid."), details={"signature": "invalid"}
         )

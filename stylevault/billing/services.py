@@ -609,6 +609,10 @@ def _stripe_subscription_snapshot(obj: dict, *, created: int, deleted: bool) -> 
     if not isinstance(subscription_id, str) or user is None:
         return "unknown customer"
     subscription = _locked_subscription(user, Provider.STRIPE)
+    ended = (
+        subscription.provider_subscription_id == subscription_id
+        and subscription.status == SubscriptionStatus.CANCELED
+    )
     if subscription.provider_subscription_id not in (None, subscription_id):
         if deleted or subscription.status != SubscriptionStatus.CANCELED:
             return "another subscription"  # an older subscription of this user
@@ -616,6 +620,9 @@ def _stripe_subscription_snapshot(obj: dict, *, created: int, deleted: bool) -> 
         subscription.last_event_at = 0
     if created < subscription.last_event_at:
         return "older snapshot"
+    if ended and not deleted:
+        # Cancellation is final at Stripe: a same-second update seen later must not revive it.
+        return "subscription already ended"
     subscription.last_event_at = created
     subscription.provider = Provider.STRIPE
     subscription.provider_subscription_id = subscription_id

@@ -325,11 +325,20 @@ def reap(*, limit: int = REAP_BATCH) -> Counter:
     report: Counter = Counter()
     lapsed = Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=Now())
     for job_id in lapsed.values_list("pk", flat=True)[:limit]:
-        report[_reap_lease(job_id) or "skipped"] += 1
+        report[_reap_one(_reap_lease, job_id)] += 1
     overdue = Job.objects.filter(status=JobStatus.QUEUED, expires_at__lt=Now())
     for job_id in overdue.values_list("pk", flat=True)[:limit]:
-        report[_expire(job_id) or "skipped"] += 1
+        report[_reap_one(_expire, job_id)] += 1
     return report
+
+
+def _reap_one(transition, job_id: int) -> str:
+    """One job's failing hook must not stop the pass for every job behind it."""
+    try:
+        return transition(job_id) or "skipped"
+    except Exception:  # logged and counted; the next pass tries this job again
+        log.exception("reaper could not settle job %s", job_id)
+        return "error"
 
 
 def _reap_lease(job_id: int) -> str | None:

@@ -76,6 +76,15 @@ def test_not_json_body_is_a_validation_error(api_client):
     assert_error(response, 400, "VALIDATION_ERROR")
 
 
+def test_log_in_refuses_html_forms_so_other_sites_cannot_log_you_in(api_client, user):
+    """A cross-site <form> can only send form encodings; log-in takes JSON (no login CSRF)."""
+    response = api_client.post(
+        "/api/v1/auth/login", {"username": "alice", "password": PASSWORD}, format="multipart"
+    )
+    assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert "sessionid" not in response.cookies
+
+
 def test_wrong_password_is_unauthorized(api_client, user):
     response = api_client.post(
         "/api/v1/auth/login", {"username": "alice", "password": "nope nope"}, format="json"

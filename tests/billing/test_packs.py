@@ -237,6 +237,7 @@ def test_lemonsqueezy_order(user, token_client, settings):
         "/api/v1/webhooks/lemonsqueezy", body, content_type="application/json", HTTP_X_SIGNATURE=sig
     )
     assert_error(post("0" * 64), 400, "VALIDATION_ERROR")
+    assert_error(post("é" * 64), 400, "VALIDATION_ERROR")  # not hex at all: still a 400
     assert selectors.wallet_of(user)["balance"] == 0
     assert post(lemon_signature(body)).json()["outcome"] == "credited"
     assert post(lemon_signature(body)).json()["outcome"] == "duplicate"

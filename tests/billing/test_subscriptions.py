@@ -341,3 +341,24 @@ def test_dev_provider_subscription_lifecycle(user, token_client):
     assert services.downgrade_lapsed_subscriptions(later + timedelta(days=31)) == 1
     assert selectors.tier_of(user).name == "free"
     books_clean()
+
+
+def test_a_cancelled_subscription_stays_cancelled(subscriber, deliver_stripe):
+    """Stripe timestamps have one-second resolution: an update of the same second seen after
+    the deletion must not bring the subscription back."""
+    user, customer = subscriber
+    now = int(time.time())
+    deliver_stripe(
+        "invoice.paid",
+        invoice("sub_1", customer, "price_starter", invoice_id="in_1", start=now),
+        event_id="e1",
+    )
+    ended = subscription_obj("sub_1", customer, "price_starter", status="canceled")
+    live = subscription_obj("sub_1", customer, "price_starter")
+    deliver_stripe("customer.subscription.deleted", ended, event_id="e2", created=now + 5)
+    outcome = deliver_stripe(
+        "customer.subscription.updated", live, event_id="e3", created=now + 5
+    ).json()["outcome"]
+    assert outcome == "subscription already ended"
+    assert Subscription.objects.get(user=user).status == SubscriptionStatus.CANCELED
+    assert selectors.tier_of(user).is_free
