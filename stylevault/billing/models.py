@@ -226,6 +226,9 @@ class PayoutBatch(models.Model):
 
 class PayoutStatus(models.TextChoices):
     PENDING = "pending", _("To be paid")
+    # A transfer was asked of Stripe and its answer is not recorded yet: never returned to the
+    # artist automatically, since the money may already have left.
+    SENDING = "sending", _("Being sent")
     SENT = "sent", _("Paid")
     REVERSED = "reversed", _("Failed, credits returned")
 

@@ -924,8 +924,11 @@ def create_payout_batch(*, created_by=None) -> PayoutBatch | None:
     return batch
 
 
-def reverse_payout(*, payout_id: int, reason: str) -> Payout:
-    """A payout that cannot be made: its credits go back to the artist's earnings, once."""
+def reverse_payout(*, payout_id: int, reason: str, refused_by_stripe: bool = False) -> Payout:
+    """A payout that cannot be made: its credits go back to the artist's earnings, once.
+
+    A payout being sent is only reversed on Stripe's explicit refusal: otherwise the transfer
+    may exist and the artist would be paid twice."""
     with transaction.atomic():
         payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
         if payout is None:
@@ -934,6 +937,10 @@ def reverse_payout(*, payout_id: int, reason: str) -> Payout:
             return payout
         if payout.status == PayoutStatus.SENT:
             raise errors.Conflict(_("This payout was already sent."))
+        if payout.status == PayoutStatus.SENDING and not refused_by_stripe:
+            raise errors.Conflict(
+                _("This payout is being sent through Stripe; check the transfer there first.")
+            )
         ledger.post(
             postings=[
                 ledger.Posting(
@@ -961,7 +968,7 @@ def mark_payout_sent(*, payout_id: int, reference: str = "") -> Payout:
             raise errors.NotFound(_("No such payout."))
         if payout.status == PayoutStatus.REVERSED:
             raise errors.Conflict(_("This payout was returned to the artist."))
-        if payout.status == PayoutStatus.PENDING:
+        if payout.status in (PayoutStatus.PENDING, PayoutStatus.SENDING):
             payout.status = PayoutStatus.SENT
             payout.sent_at = timezone.now()
             payout.stripe_transfer_id = payout.stripe_transfer_id or reference[:255]
@@ -970,23 +977,29 @@ def mark_payout_sent(*, payout_id: int, reference: str = "") -> Payout:
 
 
 def send_payout_batch(*, batch_id: int) -> dict:
-    """Pays the batch's pending payouts with Stripe Connect transfers (idempotent per payout).
-    Refused transfers are reversed; network failures stay pending for the next attempt;
-    artists without a Connect account stay pending for a manual payout."""
+    """Pays the batch's payouts with Stripe Connect transfers, one idempotency key per payout.
+
+    Each payout is marked `sending` (committed) before Stripe is asked, so an operator cannot
+    return its credits while the money may be on its way. Refused transfers are reversed;
+    network failures stay `sending` and are retried with the same key on the next run; artists
+    without a Connect account stay pending for a manual payout."""
     import stripe
 
-    result = {"sent": 0, "reversed": 0, "pending": 0}
-    for payout in Payout.objects.filter(batch_id=batch_id, status=PayoutStatus.PENDING):
-        profile = PayoutProfile.objects.filter(user_id=payout.artist_id).first()
-        if profile is None or not profile.stripe_account_id:
-            result["pending"] += 1
-            continue
+    result = {"sent": 0, "reversed": 0, "pending": 0, "errors": 0}
+    open_payouts = Payout.objects.filter(
+        batch_id=batch_id, status__in=(PayoutStatus.PENDING, PayoutStatus.SENDING)
+    )
+    for payout_id in open_payouts.values_list("pk", flat=True):
         try:
+            payout, account = _claim_payout_for_sending(payout_id)
+            if payout is None:
+                result["pending"] += 1
+                continue
             transfer = gateway.create_transfer(
                 {
                     "amount": payout.amount,
                     "currency": payout.currency.lower(),
-                    "destination": profile.stripe_account_id,
+                    "destination": account,
                     "transfer_group": f"payout-batch-{batch_id}",
                     "metadata": {"payout_id": str(payout.pk), "artist_id": str(payout.artist_id)},
                 },
@@ -996,12 +1009,31 @@ def send_payout_batch(*, batch_id: int) -> dict:
             result["pending"] += 1
             continue
         except gateway.TransferFailed as exc:
-            reverse_payout(payout_id=payout.pk, reason=str(exc))
+            reverse_payout(payout_id=payout_id, reason=str(exc), refused_by_stripe=True)
             result["reversed"] += 1
             continue
-        mark_payout_sent(payout_id=payout.pk, reference=transfer.get("id", ""))
+        except errors.DomainError:  # e.g. reversed meanwhile by an operator: skip it
+            log.warning("payout %s skipped", payout_id, exc_info=True)
+            result["errors"] += 1
+            continue
+        mark_payout_sent(payout_id=payout_id, reference=transfer.get("id", ""))
         result["sent"] += 1
     return result
+
+
+def _claim_payout_for_sending(payout_id: int) -> tuple[Payout | None, str]:
+    """Marks the payout `sending` in its own committed transaction, before Stripe is called."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
+        if payout is None or payout.status not in (PayoutStatus.PENDING, PayoutStatus.SENDING):
+            return None, ""
+        profile = PayoutProfile.objects.filter(user_id=payout.artist_id).first()
+        if profile is None or not profile.stripe_account_id:
+            return None, ""
+        if payout.status == PayoutStatus.PENDING:
+            payout.status = PayoutStatus.SENDING
+            payout.save(update_fields=["status"])
+        return payout, profile.stripe_account_id
 
 
 def set_payout_account(*, artist, stripe_account_id: str) -> PayoutProfile:

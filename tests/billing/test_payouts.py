@@ -47,8 +47,18 @@ def test_send_batch_with_stripe_connect(artists, stripe_server):
     rich, _poor = artists
     services.set_payout_account(artist=rich, stripe_account_id="acct_123")
     batch = services.create_payout_batch()
-    assert services.send_payout_batch(batch_id=batch.pk) == {"sent": 1, "reversed": 0, "pending": 0}
-    assert services.send_payout_batch(batch_id=batch.pk) == {"sent": 0, "reversed": 0, "pending": 0}
+    assert services.send_payout_batch(batch_id=batch.pk) == {
+        "sent": 1,
+        "reversed": 0,
+        "pending": 0,
+        "errors": 0,
+    }
+    assert services.send_payout_batch(batch_id=batch.pk) == {
+        "sent": 0,
+        "reversed": 0,
+        "pending": 0,
+        "errors": 0,
+    }
     (call,) = stripe_server.calls("/v1/transfers")
     assert call["params"]["destination"] == "acct_123" and call["params"]["amount"] == "2000"
     payout = Payout.objects.get()
@@ -70,9 +80,39 @@ def test_refused_transfer_returns_the_credits(artists, stripe_server):
     assert report.clean, report.problems
 
 
+def test_a_payout_lost_in_transit_is_never_paid_twice(artists, stripe_server, settings):
+    """Stripe unreachable after the payout was asked for: it stays `sending`, an operator
+    cannot return its credits, and the next run retries with the same idempotency key."""
+    from stylevault import errors
+    from tests.e2e.conftest import free_port
+
+    rich, _poor = artists
+    services.set_payout_account(artist=rich, stripe_account_id="acct_123")
+    batch = services.create_payout_batch()
+    reachable = settings.STYLEVAULT_STRIPE_API_BASE
+    settings.STYLEVAULT_STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    assert services.send_payout_batch(batch_id=batch.pk)["pending"] == 1
+    payout = Payout.objects.get()
+    assert payout.status == PayoutStatus.SENDING
+    with pytest.raises(errors.Conflict):
+        services.reverse_payout(payout_id=payout.pk, reason="operator gave up")
+    settings.STYLEVAULT_STRIPE_API_BASE = reachable
+    assert services.send_payout_batch(batch_id=batch.pk)["sent"] == 1
+    (call,) = stripe_server.calls("/v1/transfers")
+    assert call["idempotency_key"] == f"payout-{payout.pk}"
+    assert ledger_selectors.earnings_balance(rich) == 1  # paid once, nothing returned
+    report = ledger_selectors.check_books()
+    assert report.clean, report.problems
+
+
 def test_artist_without_account_stays_pending(artists, stripe_server):
     batch = services.create_payout_batch()
-    assert services.send_payout_batch(batch_id=batch.pk) == {"sent": 0, "reversed": 0, "pending": 1}
+    assert services.send_payout_batch(batch_id=batch.pk) == {
+        "sent": 0,
+        "reversed": 0,
+        "pending": 1,
+        "errors": 0,
+    }
     assert not stripe_server.calls("/v1/transfers")
 
 
