@@ -757,25 +757,16 @@ def change_tier(*, user, tier) -> Subscription:
         raise errors.Conflict(_("You have no plan to change yet: subscribe first."))
     current = catalog.tier(subscription.tier) or catalog.free_tier()
     if chosen.name == current.name:
-        if subscription.next_tier:
+        if subscription.next_tier:  # undoes a pending downgrade, at Stripe too
+            if subscription.provider == Provider.STRIPE:
+                _set_stripe_tier(subscription, user=user, tier=current, prorate=False)
             Subscription.objects.filter(pk=subscription.pk).update(next_tier="")
             subscription.refresh_from_db()
         return subscription
     upgrade = chosen.rank > current.rank
     now = timezone.now()
     if subscription.provider == Provider.STRIPE:
-        remote = gateway.retrieve_subscription(subscription.provider_subscription_id)
-        item = ((remote.get("items") or {}).get("data") or [{}])[0]
-        product = ((item.get("price") or {}).get("product")) if isinstance(item, dict) else None
-        gateway.update_subscription(
-            subscription.provider_subscription_id,
-            {
-                "items": [{"id": item.get("id"), **_stripe_price(chosen, product)}],
-                "proration_behavior": "always_invoice" if upgrade else "none",
-                "metadata": {"user_id": str(user.pk), "tier": chosen.name},
-            },
-            idempotency_key=f"tier-{subscription.pk}-{chosen.name}-{now:%Y%m%d%H%M}",
-        )
+        _set_stripe_tier(subscription, user=user, tier=chosen, prorate=upgrade)
         if not upgrade:
             Subscription.objects.filter(pk=subscription.pk).update(next_tier=chosen.name)
     elif upgrade:
@@ -793,6 +784,23 @@ def change_tier(*, user, tier) -> Subscription:
         Subscription.objects.filter(pk=subscription.pk).update(next_tier=chosen.name)
     subscription.refresh_from_db()
     return subscription
+
+
+def _set_stripe_tier(subscription: Subscription, *, user, tier, prorate: bool) -> None:
+    """Moves the Stripe subscription to the tier's price; its metadata names the tier that
+    the next paid invoice grants."""
+    remote = gateway.retrieve_subscription(subscription.provider_subscription_id)
+    item = ((remote.get("items") or {}).get("data") or [{}])[0]
+    product = ((item.get("price") or {}).get("product")) if isinstance(item, dict) else None
+    gateway.update_subscription(
+        subscription.provider_subscription_id,
+        {
+            "items": [{"id": item.get("id"), **_stripe_price(tier, product)}],
+            "proration_behavior": "always_invoice" if prorate else "none",
+            "metadata": {"user_id": str(user.pk), "tier": tier.name},
+        },
+        idempotency_key=f"tier-{subscription.pk}-{tier.name}-{timezone.now():%Y%m%d%H%M}",
+    )
 
 
 def cancel_subscription(*, user) -> Subscription:

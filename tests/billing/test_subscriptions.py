@@ -362,3 +362,30 @@ def test_a_cancelled_subscription_stays_cancelled(subscriber, deliver_stripe):
     assert outcome == "subscription already ended"
     assert Subscription.objects.get(user=user).status == SubscriptionStatus.CANCELED
     assert selectors.tier_of(user).is_free
+
+
+def test_undoing_a_downgrade_restores_the_plan_at_stripe(
+    subscriber, deliver_stripe, stripe_server, token_client
+):
+    user, customer = subscriber
+    now = int(time.time())
+    deliver_stripe(
+        "invoice.paid",
+        invoice("sub_1", customer, "price_pro", invoice_id="in_1", start=now),
+        event_id="e1",
+    )
+    assert selectors.tier_of(user).name == "pro"
+    client = token_client(user)
+    assert (
+        client.post("/api/v1/subscription/change", {"tier": "starter"}, format="json").status_code
+        == 200
+    )
+    assert Subscription.objects.get(user=user).next_tier == "starter"
+    assert (
+        client.post("/api/v1/subscription/change", {"tier": "pro"}, format="json").status_code
+        == 200
+    )
+    update = stripe_server.subscriptions["sub_1"]["updates"][-1]
+    assert update["items"][0]["price"] == "price_pro"
+    assert update["metadata"]["tier"] == "pro" and update["proration_behavior"] == "none"
+    assert Subscription.objects.get(user=user).next_tier == ""
