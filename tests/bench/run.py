@@ -13,14 +13,25 @@ sys.path.insert(0, str(ROOT))
 MODULES = ["bench_api", "bench_ledger", "bench_queue", "bench_engine"]
 
 
+NAME_KEYS = ("benchmark", "bench", "mode", "db")
+
+
+def _normalised(row: dict) -> tuple[str, str, str]:
+    """Each module reports its own fields; the table shows name, measurements and goal."""
+    name = " ".join(str(row[key]) for key in NAME_KEYS if row.get(key))
+    measured = ", ".join(
+        str(value) if key == "result" else f"{key} {value}"
+        for key, value in row.items()
+        if key not in (*NAME_KEYS, "goal")
+    )
+    return name, measured, str(row.get("goal", ""))
+
+
 def print_table(rows: list[dict]) -> None:
-    columns: list[str] = []
+    print("| benchmark | measured | goal |")
+    print("|---|---|---|")
     for row in rows:
-        columns += [key for key in row if key not in columns]
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "|".join("---" for _ in columns) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(row.get(col, "")) for col in columns) + " |")
+        print("| " + " | ".join(_normalised(row)) + " |")
 
 
 def main() -> int:
