@@ -18,7 +18,7 @@ from stylevault.billing.models import (
     Subscription,
     WebhookEvent,
 )
-from stylevault.ledger.admin import ReadOnlyAdmin
+from stylevault.web.admin import ReadOnlyAdmin
 
 
 @admin.register(Checkout)

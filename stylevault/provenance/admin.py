@@ -5,21 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from stylevault.provenance.models import Event, TreeHead
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from stylevault.web.admin import ReadOnlyAdmin
 
 
 @admin.register(Event)
-class EventAdmin(_ReadOnly):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "kind", "subject_type", "subject_id", "actor_id", "created_at")
     list_filter = ("kind", "subject_type")
     search_fields = ("=seq", "=subject_id", "=leaf_hash")
@@ -38,6 +28,6 @@ class EventAdmin(_ReadOnly):
 
 
 @admin.register(TreeHead)
-class TreeHeadAdmin(_ReadOnly):
+class TreeHeadAdmin(ReadOnlyAdmin):
     list_display = ("tree_size", "root_hash", "signed_at", "key_id")
     readonly_fields = ("tree_size", "root_hash", "timestamp", "signed_at", "signature", "key_id")
