@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -127,33 +126,19 @@ def _bench(db: str, seconds: float, workers: int) -> dict:
 
 
 def _child(db: str, seconds: float, workers: int) -> dict:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            db,
-            "--seconds",
-            str(seconds),
-            "--workers",
-            str(workers),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
+    from tests.bench.child import run_child  # ROOT is on sys.path by now
+
+    result, stderr = run_child(__file__, [db, "--seconds", str(seconds), "--workers", str(workers)])
+    if result is None:
         return {
             "benchmark": "ledger hold+capture",
             "db": db,
             "workers": workers,
             "pairs_per_s": 0.0,
             "check_clean": False,
-            "problems": [proc.stderr.strip()[-2000:]],
+            "problems": [stderr],
         }
-    return json.loads(lines[-1])
+    return result
 
 
 def main(

@@ -218,27 +218,11 @@ def _delete_broker_queue(queue: str) -> None:
 
 
 def _child(mode: str, latency_jobs: int, burst_jobs: int, workers: str = "") -> dict:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            mode,
-            "--latency-jobs",
-            str(latency_jobs),
-            "--burst-jobs",
-            str(burst_jobs),
-            *(["--workers", workers] if workers else []),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"bench": "queue", "mode": mode, "error": proc.stderr.strip()[-2000:]}
-    return json.loads(lines[-1])
+    from tests.bench.child import run_child  # ROOT is on sys.path by now
+
+    args = [mode, "--latency-jobs", str(latency_jobs), "--burst-jobs", str(burst_jobs)]
+    result, stderr = run_child(__file__, [*args, *(["--workers", workers] if workers else [])])
+    return result if result is not None else {"bench": "queue", "mode": mode, "error": stderr}
 
 
 def main(
