@@ -27,12 +27,15 @@ def test_concurrent_writers_get_contiguous_indexes_and_a_verifiable_tree():
     failures: list[str] = []
     committed: list[str] = []
     done = threading.Event()
+    mid_run_head = threading.Event()  # a head was signed while the writers are still busy
 
     def writer(n: int) -> None:
         rng = random.Random(n)
         try:
             barrier.wait(timeout=30)
             for i in range(EACH):
+                if i == EACH // 2:  # let the signer sign over half the log before going on
+                    mid_run_head.wait(timeout=30)
                 subject = ("generation.image", f"{n}-{i}")
                 choice = rng.random()
                 if choice < 0.2:
@@ -62,7 +65,8 @@ def test_concurrent_writers_get_contiguous_indexes_and_a_verifiable_tree():
         try:
             barrier.wait(timeout=30)
             while not done.is_set():
-                services.sign_tree_head()
+                if services.sign_tree_head().tree_size > 0:
+                    mid_run_head.set()
                 time.sleep(0.005)
         except Exception as exc:
             failures.append(repr(exc))
