@@ -117,6 +117,13 @@ class ApiRateThrottle(ScopedRateThrottle):
         return settings.RATE_API
 
 
+def validated(serializer_class, data) -> dict:
+    """Validates request data with a serializer; a failure becomes the VALIDATION_ERROR envelope."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class CursorPagination(pagination.CursorPagination):
     """API.md lists: {"results": [...], "next": url or null}."""
 

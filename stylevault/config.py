@@ -45,6 +45,7 @@ class Config:
     log_format: str
     csrf_trusted_origins: list[str] = field(default_factory=list)
     payments: dict = field(default_factory=dict)
+    engine: dict = field(default_factory=dict)
 
 
 def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
@@ -175,6 +176,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         log_format=env.get("STYLEVAULT_LOG_FORMAT", "json"),
         csrf_trusted_origins=_list(env, "STYLEVAULT_CSRF_TRUSTED_ORIGINS"),
         payments=_payments(env, problems),
+        engine=_engine(env, problems),
     )
     if problems:
         raise ConfigError(problems)
@@ -286,3 +288,39 @@ def s3_options(storage_url: str) -> dict:
         if key in query:
             options[key] = query[key]
     return options
+
+
+TRAINING_KEYS = {"rank", "steps", "learning_rate", "resolution", "batch_size"}
+CHECK_KEYS = {"reference_steps", "reference_size", "reference_prompts"}
+
+
+def _engine(env: dict[str, str], problems: list[str]) -> dict:
+    """Training and check parameters (JSON overrides), the LoRA cache and upload limits."""
+    training = _json_setting(env, "STYLEVAULT_TRAINING", dict, problems) or {}
+    checks = _json_setting(env, "STYLEVAULT_STYLE_CHECKS", dict, problems) or {}
+    for name, value, allowed in (
+        ("STYLEVAULT_TRAINING", training, TRAINING_KEYS),
+        ("STYLEVAULT_STYLE_CHECKS", checks, CHECK_KEYS),
+    ):
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            problems.append(f"{name} has unknown keys {unknown}; allowed: {sorted(allowed)}")
+    return {
+        "training": training,
+        "checks": checks,
+        "lora_cache_size": int(
+            _number_setting(env, "STYLEVAULT_LORA_CACHE_SIZE", "8", 1, 256, problems)
+        ),
+        "max_lora_bytes": int(
+            _number_setting(env, "STYLEVAULT_MAX_LORA_MB", "400", 1, 4096, problems)
+        )
+        * 1024
+        * 1024,
+        "blocked_terms": env.get("STYLEVAULT_BLOCKED_TERMS", ""),
+        "nsfw_terms": env.get("STYLEVAULT_NSFW_TERMS", ""),
+        "prompt_classifier": env.get("STYLEVAULT_PROMPT_CLASSIFIER", "").strip(),
+        "public_url": env.get("STYLEVAULT_PUBLIC_URL", "http://127.0.0.1:8000").strip(),
+        "generation_expiry_minutes": int(
+            _number_setting(env, "STYLEVAULT_GENERATION_EXPIRY_MINUTES", "30", 1, 1440, problems)
+        ),
+    }

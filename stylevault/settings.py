@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "stylevault.billing",
     "stylevault.jobs",
     "stylevault.provenance",
+    "stylevault.styles",
+    "stylevault.generation",
+    "stylevault.community",
+    "stylevault.notifications",
     "stylevault.ops",
 ]
 
@@ -256,6 +260,16 @@ STYLEVAULT_PLATFORM_FEE_PERCENT = CONFIG.payments["platform_fee_percent"]
 STYLEVAULT_PAYOUT_MINIMUM_USD_CENTS = CONFIG.payments["payout_minimum_usd_cents"]
 STYLEVAULT_PAYOUT_USD_CENTS_PER_CREDIT = CONFIG.payments["payout_usd_cents_per_credit"]
 STYLEVAULT_BASE_MODEL = CONFIG.base_model
+STYLEVAULT_TRAINING = CONFIG.engine["training"]  # overrides of the training defaults
+STYLEVAULT_STYLE_CHECKS = CONFIG.engine["checks"]
+STYLEVAULT_LORA_CACHE_SIZE = CONFIG.engine["lora_cache_size"]
+STYLEVAULT_MAX_LORA_BYTES = CONFIG.engine["max_lora_bytes"]
+STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"]
+# The site's address as seen from outside, for links written into files (certificates).
+STYLEVAULT_PUBLIC_URL = CONFIG.engine["public_url"]
+STYLEVAULT_BLOCKED_TERMS = CONFIG.engine["blocked_terms"]
+STYLEVAULT_NSFW_TERMS = CONFIG.engine["nsfw_terms"]
+STYLEVAULT_PROMPT_CLASSIFIER = CONFIG.engine["prompt_classifier"]
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,10 @@ api_v1 = [
     path("", include("stylevault.ledger.urls")),
     path("", include("stylevault.billing.urls")),
     path("", include("stylevault.provenance.urls")),
+    path("", include("stylevault.community.urls")),
+    path("", include("stylevault.notifications.urls")),
+    path("", include("stylevault.styles.urls")),
+    path("", include("stylevault.generation.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -33,6 +37,8 @@ urlpatterns = [
     *i18n_patterns(
         path("", include("stylevault.web.urls")),
         path("", include("stylevault.billing.page_urls")),
+        path("", include("stylevault.community.page_urls")),
+        path("", include("stylevault.notifications.page_urls")),
         prefix_default_language=True,
     ),
 ]

@@ -87,3 +87,69 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code, body
     assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
     return body["error"]
+
+
+# -- styles and generation: a fast engine, artists with signatures, jobs run in this process --
+
+FAST_TRAINING = {"steps": 8, "rank": 4, "resolution": 64, "learning_rate": 1e-2}
+FAST_CHECKS = {
+    "reference_steps": 3,
+    "reference_size": 64,
+    "reference_prompts": ["a cat on a roof", "a red house"],
+}
+
+
+@pytest.fixture
+def fast_engine(settings):
+    """Tiny training and checks, so a style trains and publishes in seconds on a CPU."""
+    settings.STYLEVAULT_TRAINING = FAST_TRAINING
+    settings.STYLEVAULT_STYLE_CHECKS = FAST_CHECKS
+    return settings
+
+
+def png_upload(image, name: str = "work.png", fmt: str = "PNG"):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    content_type = "image/png" if fmt == "PNG" else "image/jpeg"
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=content_type)
+
+
+@pytest.fixture
+def make_artist(make_user):
+    """An approved artist with a signature on file, as the artist application leaves them."""
+    from PIL import Image, ImageDraw
+
+    from stylevault.accounts import services
+
+    def make(username: str = "painter"):
+        operator = services.create_user(username=f"op-{username}", password=PASSWORD, operator=True)
+        applicant = make_user(username)
+        signature = Image.new("RGB", (240, 80), "white")
+        ImageDraw.Draw(signature).text((10, 30), username, fill="black")
+        application = services.apply_for_artist(
+            user=applicant,
+            contact_email=f"{username}@example.com",
+            signature=png_upload(signature, "sig.png"),
+        )
+        services.decide_application(operator=operator, application_id=application.pk, approve=True)
+        applicant.refresh_from_db()
+        return applicant
+
+    return make
+
+
+def run_jobs(*queues: str, limit: int = 20) -> list[str]:
+    """Claims and runs queued jobs of these queues in this process until none is left."""
+    from stylevault.jobs import runner, services
+
+    outcomes = []
+    for _ in range(limit):
+        job = services.claim(queues=list(queues), worker="test-worker")
+        if job is None:
+            break
+        outcomes.append(runner.execute(job))
+    return outcomes

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from stylevault import errors
 from stylevault.accounts import selectors, services
-from stylevault.api import CursorPagination, ScopedRateThrottle
+from stylevault.api import CursorPagination, ScopedRateThrottle, validated
 
 
 class LoginRateThrottle(ScopedRateThrottle):
@@ -87,12 +87,6 @@ class ApplicationOut(serializers.Serializer):
     status = serializers.CharField()
     contact_email = serializers.EmailField()
     created_at = serializers.DateTimeField()
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class SignupView(APIView):

@@ -29,3 +29,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+def authenticate_request(request):
+    """The user of a plain Django request (views outside DRF, such as async streams): a bearer
+    token when one is sent, else the session's user; None when neither identifies anyone."""
+    try:
+        found = BearerTokenAuthentication().authenticate(request)
+    except exceptions.AuthenticationFailed:
+        return None
+    if found is not None:
+        return found[0]
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None

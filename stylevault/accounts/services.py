@@ -23,6 +23,8 @@ from stylevault.accounts.models import (
     Role,
     User,
 )
+from stylevault.provenance.models import EventKind
+from stylevault.provenance.services import record_event
 
 TOKEN_PREFIX = "svt_"  # noqa: S105  (a public marker, not a secret)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
@@ -170,6 +172,16 @@ def decide_application(
     application.save(update_fields=["status", "reason", "decided_at", "decided_by"])
     if approve:
         set_role(user=application.user, role=Role.ARTIST)
+        record_event(
+            kind=EventKind.ARTIST_VERIFIED,
+            subject=application.user,
+            actor=operator,
+            payload={
+                "artist_id": application.user_id,
+                "username": application.user.username,
+                "signature_sha256": application.signature_sha256,
+            },
+        )
     return application
 
 

@@ -9,15 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault import errors
-from stylevault.api import CursorPagination
+from stylevault.api import CursorPagination, validated
 from stylevault.billing import selectors, services
 from stylevault.ledger import selectors as ledger_selectors
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PriceOut(serializers.Serializer):

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from stylevault import keyfiles
 from stylevault.provenance import signing
 
 ENV_VAR = "STYLEVAULT_SIGNING_KEY"
@@ -33,7 +32,7 @@ _cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
 
 
 def key_path() -> Path:
-    return Path(settings.DATA_DIR) / "keys" / FILE_NAME
+    return keyfiles.key_path(FILE_NAME)
 
 
 def parse_private_key(text: str) -> Ed25519PrivateKey:
@@ -66,22 +65,6 @@ def _pem(key: Ed25519PrivateKey) -> bytes:
     )
 
 
-def _create_once(path: Path) -> None:
-    """Writes a new key to ``path`` unless one is there: written aside, then linked into place,
-    so concurrent processes agree on one key and nobody reads a half-written file."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_pem(Ed25519PrivateKey.generate()))
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process was first: use its key
-            os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
-
-
 def _load_file(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         if getattr(settings, "PRODUCTION", False):
@@ -89,7 +72,7 @@ def _load_file(path: Path) -> Ed25519PrivateKey:
                 f"No provenance signing key: set {ENV_VAR} (an Ed25519 private key, PEM or "
                 f"base64) or place the key at {path}"
             )
-        _create_once(path)
+        keyfiles.create_once(path, _pem(Ed25519PrivateKey.generate()))
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:

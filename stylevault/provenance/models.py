@@ -98,3 +98,21 @@ class TreeHead(models.Model):
     @property
     def signed_at(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp / 1000, tz=UTC)
+
+
+class ImageFingerprint(models.Model):
+    """An image's perceptual fingerprints (engine.fingerprint's packed binary hashes), from
+    which every process builds its in-memory lookup index."""
+
+    image = models.OneToOneField(
+        "generation.Image", on_delete=models.CASCADE, related_name="fingerprint"
+    )
+    data = models.BinaryField()
+    rows = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("image fingerprint")
+        verbose_name_plural = _("image fingerprints")
+
+    def __str__(self) -> str:
+        return f"fingerprints of image {self.image_id}"

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-MODULES = ["bench_api", "bench_ledger", "bench_queue", "bench_engine"]
+MODULES = ["bench_api", "bench_ledger", "bench_queue", "bench_engine", "bench_community"]
 
 
 NAME_KEYS = ("benchmark", "bench", "mode", "db")

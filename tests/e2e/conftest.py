@@ -34,10 +34,13 @@ def live_server_url(tmp_path_factory):
         "STYLEVAULT_LOG_FORMAT": "text",
         "STYLEVAULT_RATE_LOGIN": "50/5m",
         "STYLEVAULT_RATE_API": "100000/m",
+        # The demo style `up` loads into the empty database trains in seconds, not a minute.
+        "STYLEVAULT_TRAINING": '{"steps": 8, "rank": 4, "resolution": 64, "learning_rate": 0.01}',
+        "STYLEVAULT_STYLE_CHECKS": '{"reference_steps": 3, "reference_size": 64}',
     }
     log = (data_dir / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "stylevault.cli", "up", "--port", str(port), "--workers", "0"],
+        [sys.executable, "-m", "stylevault.cli", "up", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

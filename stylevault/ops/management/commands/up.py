@@ -27,10 +27,19 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
+        if _database_is_empty():
+            # The workers started below train the demo style; the site answers meanwhile.
+            call_command("demo", no_wait=True)
         self.stdout.write(f"StyleVault on http://{host}:{port}/ (Ctrl-C stops)")
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
         commands.update({f"worker-{n}": ["worker"] for n in range(workers) if _has_worker()})
         supervise(commands)
+
+
+def _database_is_empty() -> bool:
+    from stylevault.styles import demo
+
+    return demo.is_empty()
 
 
 def _has_worker() -> bool:

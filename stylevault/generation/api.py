@@ -1,0 +1,360 @@
+"""Generations and images API (API.md §Generations): thin views over services and selectors."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from stylevault import errors
+from stylevault.api import CursorPagination, ScopedRateThrottle, validated
+from stylevault.engine.sizes import ASPECT_RATIOS
+from stylevault.generation import selectors, services
+from stylevault.generation.models import GenerationStatus, Visibility
+from stylevault.web.files import stored_file_response
+
+ERROR_MESSAGES = {
+    "CANCELLED": lambda: _("You cancelled this generation; your credits were returned."),
+    "EXPIRED": lambda: _("No worker was free in time; your credits were returned."),
+}
+
+
+def error_message(code: str) -> str:
+    known = ERROR_MESSAGES.get(code)
+    return known() if known else _("The image could not be made; your credits were returned.")
+
+
+class GenerationThrottle(ScopedRateThrottle):
+    """Generation requests: 10 per minute per user, configurable."""
+
+    scope = "generation"
+
+    def rate(self) -> str:
+        from django.conf import settings
+
+        return settings.RATE_GENERATION
+
+
+class StyleWeightIn(serializers.Serializer):
+    id = serializers.IntegerField()
+    weight = serializers.FloatField(required=False, default=1.0, min_value=0.0001, max_value=10)
+
+
+class GenerationIn(serializers.Serializer):
+    styles = StyleWeightIn(many=True, min_length=1, max_length=services.MAX_BLEND)
+    prompt = serializers.CharField(max_length=services.MAX_PROMPT_LENGTH, required=False)
+    prompts = serializers.ListField(
+        child=serializers.CharField(max_length=services.MAX_PROMPT_LENGTH),
+        min_length=1,
+        max_length=services.MAX_BULK_PROMPTS,
+        required=False,
+        help_text="Bulk mode: many prompts in one request, one hold.",
+    )
+    negative_prompt = serializers.CharField(
+        max_length=services.MAX_PROMPT_LENGTH, required=False, allow_blank=True
+    )
+    aspect_ratio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), required=False)
+    seed = serializers.IntegerField(min_value=0, max_value=services.MAX_SEED, required=False)
+    count = serializers.IntegerField(min_value=1, max_value=64, required=False)
+    steps = serializers.IntegerField(min_value=1, max_value=150, required=False)
+
+    def validate(self, attrs):
+        if ("prompt" in attrs) == ("prompts" in attrs):
+            raise serializers.ValidationError({"prompt": [_("Send either prompt or prompts.")]})
+        return attrs
+
+
+class ImageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ImageDetailOut(ImageOut):
+    generation_id = serializers.IntegerField()
+    prompt = serializers.CharField()
+    seed = serializers.IntegerField()
+    style = serializers.DictField()
+    artist = serializers.DictField()
+    visibility = serializers.ChoiceField(choices=Visibility.values)
+    description = serializers.CharField()
+    like_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    certificate_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ImagePatchIn(serializers.Serializer):
+    visibility = serializers.ChoiceField(choices=Visibility.values, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class ProgressOut(serializers.Serializer):
+    step = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class ErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class GenerationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=GenerationStatus.values)
+    progress = ProgressOut()
+    cost = serializers.IntegerField()
+    styles = serializers.ListField(child=serializers.DictField())
+    prompts = serializers.ListField(child=serializers.CharField())
+    aspect_ratio = serializers.CharField()
+    seed = serializers.IntegerField()
+    count = serializers.IntegerField()
+    steps = serializers.IntegerField()
+    images = ImageOut(many=True)
+    error = ErrorOut(required=False)
+    created_at = serializers.DateTimeField()
+
+
+class GenerationCreatedOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=GenerationStatus.values)
+    cost = serializers.IntegerField()
+
+
+def image_summary(image) -> dict:
+    return {
+        "id": image.pk,
+        "url": f"/api/v1/images/{image.pk}/file",
+        "width": image.width,
+        "height": image.height,
+    }
+
+
+def image_payload(image) -> dict:
+    from stylevault.provenance.manifests import certificate_path
+
+    return {
+        **image_summary(image),
+        "generation_id": image.generation_id,
+        "prompt": image.prompt,
+        "seed": image.seed,
+        "style": {"id": image.style_id, "name": image.style.name},
+        "artist": {"id": image.artist_id, "username": image.artist.username},
+        "visibility": image.visibility,
+        "description": image.description,
+        "like_count": image.like_count,
+        "comment_count": image.comment_count,
+        "certificate_url": certificate_path(image.mark),
+        "created_at": image.created_at,
+    }
+
+
+def generation_payload(generation) -> dict:
+    progress = (generation.job.progress if generation.job_id and generation.job else None) or {}
+    total = generation.steps * len(generation.prompts)
+    done = generation.status == GenerationStatus.SUCCEEDED
+    data = {
+        "id": generation.pk,
+        "status": generation.status,
+        "progress": {
+            "step": total if done else int(progress.get("step", 0)),
+            "total": int(progress.get("total", total)),
+        },
+        "cost": generation.cost,
+        "styles": [{"id": b.style_id, "weight": b.weight} for b in generation.blend.all()],
+        "prompts": generation.prompts,
+        "aspect_ratio": generation.aspect_ratio,
+        "seed": generation.seed,
+        "count": generation.count,
+        "steps": generation.steps,
+        "images": [image_summary(i) for i in generation.images.all()],
+        "created_at": generation.created_at,
+    }
+    if generation.error_code:
+        data["error"] = {
+            "code": generation.error_code,
+            "message": error_message(generation.error_code),
+        }
+    return data
+
+
+def _generation(request, generation_id: int):
+    generation = selectors.generation_for(request.user, generation_id)
+    if generation is None:
+        raise errors.NotFound(_("No such generation."))
+    return generation
+
+
+class GenerationsView(ListAPIView):
+    pagination_class = CursorPagination
+
+    def get_throttles(self):
+        if self.request.method == "POST":
+            return [*super().get_throttles(), GenerationThrottle()]
+        return super().get_throttles()
+
+    def get_queryset(self):
+        return (
+            selectors.generations_of(self.request.user)
+            .select_related("job")
+            .prefetch_related("blend")
+        )
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([generation_payload(g) for g in page])
+
+    @extend_schema(tags=["generations"], responses={200: GenerationOut(many=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["generations"],
+        request=GenerationIn,
+        responses={202: GenerationCreatedOut},
+        parameters=[OpenApiParameter("Idempotency-Key", str, location=OpenApiParameter.HEADER)],
+    )
+    def post(self, request):
+        validated(GenerationIn, request.data)
+        generation = services.request_generation(
+            user=request.user,
+            body=dict(request.data),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return Response(
+            {"id": generation.pk, "status": generation.status, "cost": generation.cost},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class QuoteView(APIView):
+    """The cost of a request, computed exactly as POST /generations would, without holding."""
+
+    @extend_schema(
+        tags=["generations"], request=GenerationIn, responses={200: GenerationCreatedOut}
+    )
+    def post(self, request):
+        validated(GenerationIn, request.data)
+        body = dict(request.data)
+        fields = {
+            k: body[k]
+            for k in (
+                "styles",
+                "prompt",
+                "prompts",
+                "negative_prompt",
+                "aspect_ratio",
+                "seed",
+                "count",
+                "steps",
+            )
+            if k in body
+        }
+        quote = services.validate_request(user=request.user, **fields)
+        return Response({"cost": quote.cost(), "images": quote.image_total})
+
+
+class GenerationDetailView(APIView):
+    @extend_schema(tags=["generations"], responses={200: GenerationOut})
+    def get(self, request, generation_id: int):
+        return Response(generation_payload(_generation(request, generation_id)))
+
+
+class GenerationCancelView(APIView):
+    @extend_schema(tags=["generations"], request=None, responses={200: GenerationOut})
+    def post(self, request, generation_id: int):
+        services.cancel_generation(user=request.user, generation_id=generation_id)
+        return Response(generation_payload(_generation(request, generation_id)))
+
+
+def _sse(event: dict) -> bytes:
+    return f"event: {event['event']}\ndata: {json.dumps(event['data'])}\n\n".encode()
+
+
+async def generation_events(request, generation_id: int):
+    """Server-Sent Events: `progress` {step, total, preview?} while rendering, then `status`."""
+    from asgiref.sync import sync_to_async
+
+    from stylevault.accounts.authentication import authenticate_request
+    from stylevault.api import error_response
+    from stylevault.jobs.selectors import aprogress_events
+
+    user = await sync_to_async(authenticate_request)(request)
+    if user is None:
+        return error_response("UNAUTHORIZED", 401, _("Log in or send an API token."))
+    generation = await sync_to_async(selectors.generation_for)(user, generation_id)
+    if generation is None:
+        return error_response("NOT_FOUND", 404, _("No such generation."))
+
+    async def stream():
+        async for event in aprogress_events(generation.job_id, timeout=3600):
+            if event["event"] == "status":
+                final = await sync_to_async(selectors.generation_for)(user, generation_id)
+                event = {"event": "status", "data": await sync_to_async(generation_payload)(final)}
+            yield _sse(event)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+class ImageDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    def _image(self, request, image_id: int):
+        image = selectors.image_for(request.user, image_id)
+        if image is None:
+            raise errors.NotFound(_("No such image."))
+        return image
+
+    @extend_schema(tags=["images"], responses={200: ImageDetailOut})
+    def get(self, request, image_id: int):
+        return Response(image_payload(self._image(request, image_id)))
+
+    @extend_schema(tags=["images"], request=ImagePatchIn, responses={200: ImageDetailOut})
+    def patch(self, request, image_id: int):
+        if not request.user.is_authenticated:
+            raise errors.Unauthorized()
+        data = validated(ImagePatchIn, request.data)
+        services.update_image(user=request.user, image_id=image_id, **data)
+        return Response(image_payload(self._image(request, image_id)))
+
+
+class ImageFileView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(tags=["images"], responses={(200, "image/png"): bytes})
+    def get(self, request, image_id: int):
+        image = selectors.image_for(request.user, image_id)
+        if image is None:
+            raise errors.NotFound(_("No such image."))
+        extension = image.path.rsplit(".", 1)[-1]
+        return stored_file_response(
+            image.path,
+            content_type=image.mime_type,
+            public=image.is_public,
+            download_name=f"stylevault-{image.pk}.{extension}",
+        )
+
+
+class MyImagesView(ListAPIView):
+    pagination_class = CursorPagination
+
+    def get_queryset(self):
+        return selectors.images_of(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([image_payload(i) for i in page])
+
+    @extend_schema(tags=["images"], responses={200: ImageDetailOut(many=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
