@@ -39,6 +39,9 @@ urlpatterns = [
         path("", include("stylevault.billing.page_urls")),
         path("", include("stylevault.community.page_urls")),
         path("", include("stylevault.notifications.page_urls")),
+        path("", include("stylevault.styles.page_urls")),
+        path("", include("stylevault.generation.page_urls")),
+        path("", include("stylevault.provenance.page_urls")),
         prefix_default_language=True,
     ),
 ]

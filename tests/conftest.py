@@ -35,6 +35,17 @@ def _fresh_rate_limits(request):
         RateCounter.objects.all().delete()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_indexes():
+    """Per-process lookup indexes are rebuilt from rows; each test starts from empty tables."""
+    from stylevault.provenance import fingerprints
+    from stylevault.styles import selectors
+
+    fingerprints.forget_index()
+    selectors.forget_indexes()
+    yield
+
+
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 

@@ -1,7 +1,7 @@
 """Reads for the community: feeds, threads, artists and who follows whom.
 
 Which images anyone may see is decided by generation.selectors only; every query here starts
-from public_images() or image_for().
+from its public_images(), visible_images() or image_for().
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
-from django.utils import translation
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from stylevault import errors
@@ -28,11 +28,23 @@ def image_file_url(image_id: int) -> str:
 
 def style_page_url(style_id: int) -> str:
     """The style's page with its generator, in the active language."""
-    return f"/{translation.get_language()}/styles/{style_id}/"
+    return reverse("styles:detail", args=[style_id])
+
+
+# What a feed tile shows: loading only these keeps wide rows (prompts, QA reports, password
+# hashes) out of every feed query.
+TILE_FIELDS = (
+    *("id", "width", "height", "description", "like_count", "comment_count", "published_at"),
+    *("visibility", "style__name", "artist__username", "owner__username"),
+)
 
 
 def _published(rows: QuerySet[Image], cursor: str | None, limit: int) -> Page[Image]:
-    rows = rows.filter(published_at__isnull=False).select_related("style", "artist", "owner")
+    rows = (
+        rows.filter(published_at__isnull=False)
+        .select_related("style", "artist", "owner")
+        .only(*TILE_FIELDS)
+    )
     return keyset_page(rows, field="published_at", cursor=cursor, limit=limit)
 
 

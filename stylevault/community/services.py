@@ -59,13 +59,12 @@ def unlike_image(*, user: User, image_id: int) -> Image:
 def _clean_body(body: str) -> str:
     body = body.strip()
     if not body:
-        raise errors.ValidationFailed(
-            _("Write something first."), details={"fields": {"body": [_("Write something first.")]}}
-        )
-    if len(body) > COMMENT_MAX_LENGTH:
+        message = _("Write something first.")
+    elif len(body) > COMMENT_MAX_LENGTH:
         message = _("A comment has at most %(max)d characters.") % {"max": COMMENT_MAX_LENGTH}
-        raise errors.ValidationFailed(message, details={"fields": {"body": [message]}})
-    return body
+    else:
+        return body
+    raise errors.ValidationFailed(message, details={"fields": {"body": [message]}})
 
 
 @transaction.atomic

@@ -42,7 +42,10 @@ Colour = tuple[int, int, int]
 
 
 def demo_artworks(count: int = 12, size: int = 512, seed: int = 0) -> list[tuple[Image.Image, str]]:
-    """`count` demo-style landscapes of `size` x `size` pixels, each with its caption."""
+    """`count` demo-style landscapes of `size` x `size` pixels, each with its caption.
+
+    Captions describe the picture; prefix them with DEMO_TRIGGER for training.
+    """
     return [_landscape(np.random.default_rng([seed, index]), size) for index in range(count)]
 
 
@@ -50,6 +53,7 @@ def demo_artworks(count: int = 12, size: int = 512, seed: int = 0) -> list[tuple
 class ArtistStyle:
     """What stays the same across one artist's pictures. Lengths are shares of the side."""
 
+    seed: int  # the style seed; pictures of different artists never share random draws
     motif: str
     palette: tuple[Colour, ...]
     paper: Colour
@@ -71,6 +75,7 @@ def artist_style(style_seed: int) -> ArtistStyle:
     hue = (0.13 + style_seed * 0.618034) % 1.0
     dark_paper = rng.random() < 0.25
     return ArtistStyle(
+        seed=style_seed,
         motif=motif,
         palette=_palette(rng, hue, dark_paper),
         paper=_paper(rng, hue, dark_paper),
@@ -97,11 +102,11 @@ def procedural_artist(style_seed: int, size: int = 512) -> Callable[[int], Image
 
 def paint_artwork(style: ArtistStyle, picture_seed: int, size: int = 512) -> Image.Image:
     """One picture in `style`: a background wash, then marks massed around a few focal points."""
-    rng = np.random.default_rng([11, picture_seed])
+    rng = np.random.default_rng([11, style.seed, picture_seed])
     image = _background(style, rng, size)
     draw = ImageDraw.Draw(image)
     # Each picture favours its own colours and places its marks around its own focal points.
-    weights = rng.dirichlet(np.ones(len(style.palette)))
+    weights = rng.dirichlet(np.full(len(style.palette), 2.0))
     foci = rng.uniform(0.15, 0.85, (int(rng.integers(1, 4)), 2)) * size
     count = int(style.density * rng.uniform(0.8, 1.2))
     for _ in range(count):
@@ -142,10 +147,10 @@ def _jitter(colour: Colour, rng: np.random.Generator, amount: int) -> Colour:
 
 
 def _background(style: ArtistStyle, rng: np.random.Generator, size: int) -> Image.Image:
-    """Paper with a faint, picture-specific wash of one palette colour."""
+    """Paper with a faint wash of the artist's first colour, laid differently each time."""
     paper = np.array(style.paper, dtype=np.float32)
-    tint = np.array(style.palette[rng.integers(len(style.palette))], dtype=np.float32)
-    wash = _smooth_noise(rng, size, cells=3)[..., None] * rng.uniform(0.05, 0.2)
+    tint = np.array(style.palette[0], dtype=np.float32)
+    wash = _smooth_noise(rng, size, cells=3)[..., None] * rng.uniform(0.03, 0.12)
     pixels = paper * (1 - wash) + tint * wash
     return Image.fromarray(pixels.astype(np.uint8))
 
@@ -290,7 +295,7 @@ def _landscape(rng: np.random.Generator, size: int) -> tuple[Image.Image, str]:
         draw.line(points, fill=_INK, width=max(1, size // 256))
     image = _with_grain(image.filter(ImageFilter.GaussianBlur(size / 512)), 5.0, rng)
     caption = (
-        f"{DEMO_TRIGGER}, ink and watercolour landscape, {hills} layered hills, "
+        f"ink and watercolour landscape, {hills} layered hills, "
         f"{trees} pine trees, {'a low' if sun_y > 0.25 * size else 'a high'} sun, cream paper"
     )
     return image, caption

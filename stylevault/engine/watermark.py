@@ -20,6 +20,7 @@ Design (docs/decisions/011-watermark-and-fingerprints.md has the reasoning and t
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -32,7 +33,8 @@ CELLS = 32  # cells per tile side
 CELL_PX = 8  # cell size at embedding resolution
 TILE_PX = CELLS * CELL_PX
 SYNC_CELLS = CELLS * CELLS // 4
-# Peak-to-noise ratio of the PSNR budget: the mark is scaled down so PSNR stays above this.
+# The mark's RMS is capped so the marked image keeps at least this PSNR against the original
+# (before 8-bit rounding and clipping, which only lower the change).
 TARGET_PSNR_DB = 40.0
 # Detection works on a copy whose shorter side is at most this (faster, and it puts the tile
 # period of any 768–1024 px original between ~120 and ~200 px).
@@ -198,7 +200,7 @@ def _residual(image: Image.Image) -> np.ndarray:
         size = (round(gray.shape[1] * scale), round(gray.shape[0] * scale))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     residual = gray - cv2.GaussianBlur(gray, (0, 0), 2.0)
-    energy = np.sqrt(cv2.blur(residual * residual, (15, 15))) + 1e-3
+    energy = np.sqrt(np.maximum(cv2.blur(residual * residual, (15, 15)), 0.0)) + 1e-3
     residual *= np.minimum(1.0, (2.0 * float(np.median(energy)) / energy) ** 2)
     limit = 3.0 * float(np.mean(np.abs(residual))) + 1e-3
     return np.clip(residual, -limit, limit)
@@ -322,8 +324,13 @@ def _soft_bits(aligned: np.ndarray) -> np.ndarray:
     return soft / (float(np.std(soft)) + 1e-12)
 
 
-def read(image: Image.Image) -> tuple[int, float] | None:
-    """(payload, sync z-score) when `image` carries a mark that passes the CRC, else None."""
+class Reading(NamedTuple):
+    payload: int
+    sync_z: float  # strength of the sync correlation (unmarked pictures stay below ~5.5)
+
+
+def read(image: Image.Image) -> Reading | None:
+    """The payload and how clearly it was seen, when a mark passes the CRC; else None."""
     residual = _residual(image)
     window, origin = _autocorrelation(residual)
     for v in _lattice_candidates(window, origin):
@@ -332,11 +339,11 @@ def read(image: Image.Image) -> tuple[int, float] | None:
             continue
         payload = _decode(_soft_bits(aligned))
         if payload is not None:
-            return payload, z
+            return Reading(payload, z)
     return None
 
 
 def extract(image: Image.Image) -> int | None:
     """The 48-bit payload embedded by `embed`, or None (unmarked images: rate below 1e-6)."""
     found = read(image)
-    return None if found is None else found[0]
+    return None if found is None else found.payload

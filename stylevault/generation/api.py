@@ -234,30 +234,18 @@ class GenerationsView(ListAPIView):
         )
 
 
+class QuoteOut(serializers.Serializer):
+    cost = serializers.IntegerField()
+    images = serializers.IntegerField()
+
+
 class QuoteView(APIView):
     """The cost of a request, computed exactly as POST /generations would, without holding."""
 
-    @extend_schema(
-        tags=["generations"], request=GenerationIn, responses={200: GenerationCreatedOut}
-    )
+    @extend_schema(tags=["generations"], request=GenerationIn, responses={200: QuoteOut})
     def post(self, request):
         validated(GenerationIn, request.data)
-        body = dict(request.data)
-        fields = {
-            k: body[k]
-            for k in (
-                "styles",
-                "prompt",
-                "prompts",
-                "negative_prompt",
-                "aspect_ratio",
-                "seed",
-                "count",
-                "steps",
-            )
-            if k in body
-        }
-        quote = services.validate_request(user=request.user, **fields)
+        quote = services.validate_body(user=request.user, body=dict(request.data))
         return Response({"cost": quote.cost(), "images": quote.image_total})
 
 

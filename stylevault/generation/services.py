@@ -192,6 +192,25 @@ def validate_request(
     return GenerationRequest(blend, texts, negative, aspect_ratio, seed, count, steps)
 
 
+REQUEST_FIELDS = (
+    "styles",
+    "prompt",
+    "prompts",
+    "negative_prompt",
+    "aspect_ratio",
+    "seed",
+    "count",
+    "steps",
+)
+
+
+def validate_body(*, user, body: dict) -> GenerationRequest:
+    """validate_request on an API.md request body (unknown keys ignored)."""
+    if "styles" not in body:
+        raise _invalid("styles", _("Choose one to %(n)s styles.") % {"n": MAX_BLEND})
+    return validate_request(user=user, **{k: body[k] for k in REQUEST_FIELDS if k in body})
+
+
 def _request_hash(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -215,23 +234,7 @@ def request_generation(*, user, body: dict, idempotency_key: str = "") -> Genera
     body_hash = _request_hash(body)
     if key and (found := _replay(user, key, body_hash)) is not None:
         return found
-    fields = {
-        k: body[k]
-        for k in (
-            "styles",
-            "prompt",
-            "prompts",
-            "negative_prompt",
-            "aspect_ratio",
-            "seed",
-            "count",
-            "steps",
-        )
-        if k in body
-    }
-    if "styles" not in fields:
-        raise _invalid("styles", _("Choose one to %(n)s styles.") % {"n": MAX_BLEND})
-    request = validate_request(user=user, **fields)
+    request = validate_body(user=user, body=body)
     try:
         return _create(user, request, key, body_hash)
     except IntegrityError:

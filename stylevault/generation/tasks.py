@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -91,11 +92,13 @@ def render(ctx) -> dict:
     blend = list(generation.blend.select_related("style", "artist"))
     raw = _cached_raw(generation.render_key, generation.image_total)
     reused = raw is not None
+    started = time.perf_counter()
     if raw is None:
         raw = _render(ctx, generation, blend)
+    engine_seconds = 0.0 if reused else time.perf_counter() - started
     ctx.raise_if_stopped()
     images = delivery.finish_all(generation, blend, raw)
-    return {"images": images, "reused": reused}
+    return {"images": images, "reused": reused, "engine_seconds": round(engine_seconds, 4)}
 
 
 def _delivered(job, result: dict) -> None:

@@ -8,7 +8,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from stylevault.accounts.models import User
-from stylevault.community.selectors import style_page_url
 from stylevault.notifications.models import Notification, NotificationKind
 from stylevault.paging import DEFAULT_LIMIT, Page, keyset_page
 
@@ -65,12 +64,17 @@ def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
+# The page of each kind of subject (the URL names of the apps that own them).
+SUBJECT_PAGES = {
+    "image": "community:image",
+    "style": "styles:detail",
+    "generation": "generation:detail",
+}
+
+
 def target_url(notification: Notification) -> str | None:
     """The page of the notification's subject, in the active language, when it has one."""
-    if notification.target_id is None:
+    page = SUBJECT_PAGES.get(notification.target_type)
+    if page is None or notification.target_id is None:
         return None
-    if notification.target_type == "image":
-        return reverse("community:image", args=[notification.target_id])
-    if notification.target_type == "style":
-        return style_page_url(notification.target_id)
-    return None
+    return reverse(page, args=[notification.target_id])

@@ -19,6 +19,7 @@ from stylevault.generation.models import Image
 from stylevault.provenance.certificates import certificate
 from stylevault.provenance.forms import VerifyForm
 from stylevault.provenance.models import EventKind
+from stylevault.provenance.verification import verify_image
 from stylevault.web.pages import apply_service_error
 
 MARK = re.compile(r"[0-9a-f]{12}")  # manifests.certificate_path: 48 bits, 12 hex digits
@@ -104,8 +105,6 @@ def mark_certificate(request: HttpRequest, mark_hex: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
-    from stylevault.provenance.verification import verify_image
-
     form = VerifyForm(request.POST or None, request.FILES or None)
     context: dict = {"form": form, "result": None}
     if request.method == "POST" and form.is_valid():

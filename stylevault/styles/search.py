@@ -2,8 +2,9 @@
 
 Text search runs on the database's own full-text index over `Style.search_text` (name,
 description and tag names, kept current by refresh_search_text):
-- PostgreSQL: a GIN index on to_tsvector('simple', search_text) of published styles. The
-  'simple' configuration does no stemming, so English and Korean text are treated alike.
+- PostgreSQL: a generated column search_vector = to_tsvector('simple', search_text), with a
+  GIN index over published styles. The 'simple' configuration does no stemming, so English
+  and Korean text are treated alike.
 - SQLite (embedded mode): an FTS5 table with the styles table as its content, kept in step by
   triggers (install_sqlite_index).
 Every query word must match, as a word prefix: "cat" finds "cats", "고양이" finds "고양이를".
@@ -60,20 +61,23 @@ def refresh_search_text(style: Style) -> None:
 
 
 def _with_tags(rows: QuerySet[Style], names: set[str]) -> QuerySet[Style]:
-    """Styles carrying every named tag (names match case-insensitively)."""
+    """Styles carrying every named tag (names match case-insensitively). The tag ids are
+    looked up first, so the database plans the style query with each tag's frequency."""
     through = Style.tags.through
     for name in names:
-        tag_ids = Tag.objects.filter(name__iexact=name).values("id")
+        tag_ids = list(Tag.objects.filter(name__iexact=name).values_list("id", flat=True))
+        if not tag_ids:
+            return rows.none()
         rows = rows.filter(id__in=through.objects.filter(tag_id__in=tag_ids).values("style_id"))
     return rows
 
 
 def _with_words(rows: QuerySet[Style], words: list[str]) -> QuerySet[Style]:
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
+        from django.contrib.postgres.search import SearchQuery, SearchVectorField
 
-        # Must stay the expression of the GIN index in migrations/0002_search.py.
-        document = SearchVector("search_text", config="simple")
+        # The generated column of migrations/0002_search.py, which the GIN index covers.
+        document = RawSQL("styles_style.search_vector", [], output_field=SearchVectorField())
         query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="simple")
         return rows.alias(document=document).filter(document=query)
     match = " AND ".join(f'"{w}"*' for w in words)

@@ -86,6 +86,12 @@ def published_index(space: str, kind: str):
         return index
 
 
+def forget_indexes() -> None:
+    """Drops this process's cached indexes (tests that empty the database)."""
+    with _index_lock:
+        _indexes.clear()
+
+
 def vectors_of(style: Style, kind: str) -> np.ndarray:
     blobs = StyleVector.objects.filter(style=style, kind=kind).values_list("vector", flat=True)
     rows = [np.frombuffer(bytes(blob), dtype=np.float32) for blob in blobs]

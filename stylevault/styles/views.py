@@ -46,8 +46,10 @@ def _tags(raw: str) -> list[str]:
     return [t.strip() for t in raw.split(",") if t.strip()]
 
 
-def _query(tags: list[str], q: str) -> str:
-    return urlencode({k: v for k, v in (("tags", ",".join(tags)), ("q", q)) if v})
+def _toggle(tags: list[str], name: str, q: str) -> str:
+    """The search query with the tag `name` added, or removed when it is already chosen."""
+    chosen = [t for t in tags if t != name] if name in tags else [*tags, name]
+    return urlencode({k: v for k, v in (("tags", ",".join(chosen)), ("q", q)) if v})
 
 
 @require_GET
@@ -62,7 +64,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     except errors.ValidationFailed as exc:
         page, error = Page([], None), exc.message
     popular = [
-        {**tag, "active": tag["name"] in tags, "query": _query([*tags, tag["name"]], q)}
+        {**tag, "active": tag["name"] in tags, "query": _toggle(tags, tag["name"], q)}
         for tag in search.popular_tags()
     ]
     context = {
@@ -108,7 +110,11 @@ def _report(style: Style) -> dict | None:
         "reasons": [REASONS.get(code, code) for code in qa.get("reasons", [])],
         "consistency": {
             "flagged": consistency.get("flagged"),
-            "metrics": [(k, v) for k, v in consistency.items() if k != "flagged"],
+            "metrics": [
+                (k, round(v, 3) if isinstance(v, float) else v)
+                for k, v in consistency.items()
+                if k != "flagged"
+            ],
         }
         if consistency
         else None,
@@ -133,7 +139,9 @@ def _status_context(style: Style) -> dict:
     }
 
 
-def _detail(request: HttpRequest, style: Style, generator: Generator, status: int = 200):
+def _detail(
+    request: HttpRequest, style: Style, generator: Generator, status: int = 200
+) -> HttpResponse:
     manage = selectors.can_manage(request.user, style)
     context = {
         "style": style,
@@ -153,7 +161,7 @@ def detail(request: HttpRequest, style_id: int) -> HttpResponse:
 
 
 @require_GET
-def status(request: HttpRequest, style_id: int) -> HttpResponse:
+def status_card(request: HttpRequest, style_id: int) -> HttpResponse:
     """The artist's live status card (htmx polls it); reloads the page once the work ends."""
     style = _style_or_404(request, style_id)
     if not selectors.can_manage(request.user, style):
@@ -169,7 +177,7 @@ def _quote(user, style: Style, generator: Generator) -> dict:
     if not generator.is_valid():
         return {"error": generator.error_text()}
     try:
-        found = generation_services.validate_request(user=user, **generator.body(style.pk))
+        found = generation_services.validate_body(user=user, body=generator.body(style.pk))
     except errors.DomainError as exc:
         return {"error": exc.message}
     return {

@@ -10,7 +10,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-MODULES = ["bench_api", "bench_ledger", "bench_queue", "bench_engine", "bench_community"]
+MODULES = [
+    "bench_api",
+    "bench_ledger",
+    "bench_queue",
+    "bench_engine",
+    "bench_styles",
+    "bench_generation",
+    "bench_provenance",
+    "bench_community",
+]
 
 
 NAME_KEYS = ("benchmark", "bench", "mode", "db")

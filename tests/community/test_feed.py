@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from stylevault.generation.models import Visibility
@@ -140,3 +142,16 @@ def test_artist_profile_links_to_the_rest_of_the_images(api_client, style, owner
     assert len(body["images"]) == 20 and body["images_next"]
     rest = api_client.get(body["images_next"])
     assert ids(rest) == [images[1].pk, images[0].pk]
+
+
+def test_a_feed_page_costs_the_same_queries_however_many_tiles(api_client, client, style, owner):
+    def queries(path: str, http) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert http.get(path).status_code == 200
+        return len(captured)
+
+    make_image(owner, style)
+    few = (queries("/api/v1/feed", api_client), queries("/en/feed/", client))
+    for _ in range(10):
+        make_image(owner, style)
+    assert (queries("/api/v1/feed", api_client), queries("/en/feed/", client)) == few

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from stylevault.notifications import services
 from stylevault.notifications.models import Notification
+from stylevault.notifications.selectors import target_url
 from tests.community.factories import make_image, make_style
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +53,26 @@ def test_mark_one_then_all(reader):
 def test_anonymous_visitors(client):
     assert client.get("/en/notifications/").status_code == 302
     assert client.get("/en/notifications/badge/").status_code == 286  # htmx: stop polling
+
+
+def test_each_subject_links_to_its_page(make_user):
+    user = make_user("reader")
+    artist = make_user("painter", artist=True)
+    style = make_style(artist)
+    image = make_image(user, style)
+    kinds = {
+        "image_liked": image,
+        "model_training_failed": style,
+        "image_generation_completed": image.generation,
+    }
+    notes = {
+        kind: services.notify(recipient=user, kind=kind, subject=s) for kind, s in kinds.items()
+    }
+    with translation.override("ko"):
+        assert target_url(notes["image_liked"]) == f"/ko/images/{image.pk}/"
+        assert target_url(notes["model_training_failed"]) == f"/ko/styles/{style.pk}/"
+        assert (
+            target_url(notes["image_generation_completed"])
+            == f"/ko/generations/{image.generation_id}/"
+        )
+    assert target_url(services.notify(recipient=user, kind="image_liked")) is None

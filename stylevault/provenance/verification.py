@@ -1,0 +1,47 @@
+"""Verification of an uploaded image: did the platform make it, and under which licence?
+
+C2PA first (a trusted manifest names the image), then the invisible watermark (it carries the
+image's mark), then the fingerprint index. A match answers with the certificate: the event
+chain back to the training data and the Merkle inclusion proof.
+"""
+
+from __future__ import annotations
+
+from stylevault.generation.models import Image
+from stylevault.imaging import check_image
+from stylevault.provenance import certificates, fingerprints, manifests
+
+MAX_VERIFY_BYTES = 20 * 1024 * 1024
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def _image_for(found) -> Image | None:
+    images = Image.objects.select_related("style", "artist", "owner")
+    if found.method == "c2pa":
+        generation_id, _dash, position = (found.manifest_image_id or "").partition("-")
+        if not (generation_id.isdigit() and position.isdigit()):
+            return None
+        return images.filter(generation_id=int(generation_id), position=int(position)).first()
+    if found.method == "watermark":
+        return images.filter(mark=found.mark).first()
+    return images.filter(pk=found.image_id).first()
+
+
+def verify_image(upload) -> dict:
+    """{"match": False} or the certificate of the image with "match": True and the method."""
+    from stylevault.engine.postprocess import identify
+
+    checked = check_image(
+        upload, max_bytes=MAX_VERIFY_BYTES, formats=tuple(MIME_TYPES), min_side=16
+    )
+    found = identify(
+        checked.data,
+        MIME_TYPES[checked.format],
+        index=fingerprints.index(),
+        trust_anchors_pem=manifests.trust_anchors_pem(),
+    )
+    image = _image_for(found) if found is not None else None
+    if image is None:
+        return {"match": False}
+    certificate = certificates.certificate(image)
+    return {"match": True, "method": found.method, **certificate}
