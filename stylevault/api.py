@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
-from rest_framework import pagination
+from rest_framework import metadata, pagination
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -122,6 +122,15 @@ def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class Metadata(metadata.SimpleMetadata):
+    """OPTIONS: the view's name, description and formats. Request shapes live in the OpenAPI
+    document: our views validate with serializers of their own, not `get_serializer()`, which
+    DRF's default would call (and fail on) to describe them."""
+
+    def determine_actions(self, request, view) -> dict:
+        return {}
 
 
 class CursorPagination(pagination.CursorPagination):

@@ -34,15 +34,18 @@ class Thresholds:
     reference: float | None  # best reference-to-reference similarity; None: never flags
     dispersion: float  # mean distance of the works to their centroid above which a set is mixed
     outlier: float  # a work farther than this from its set's centroid is an outlier
+    split: float  # distance between the centroids of a set's two halves above which it is mixed
 
 
 THRESHOLDS = {
     # SPEC: 0.92 for references. The rest are estimates, not measured here (no CLIP weights on
     # the build machines): recalibrate with `python -m tests.engine.test_styleqa`.
-    "clip": Thresholds(style=0.92, work=0.95, reference=0.92, dispersion=0.25, outlier=0.45),
+    "clip": Thresholds(
+        style=0.92, work=0.95, reference=0.92, dispersion=0.25, outlier=0.45, split=0.25
+    ),
     # Measured on 21 procedural artists (docs/decisions/012-style-similarity.md).
     "handmade-v1": Thresholds(
-        style=0.975, work=0.987, reference=None, dispersion=0.09, outlier=0.25
+        style=0.975, work=0.987, reference=None, dispersion=0.09, outlier=0.25, split=0.10
     ),
 }
 
@@ -63,6 +66,7 @@ class ConsistencyReport:
     dispersion: float
     threshold: float
     outliers: tuple[int, ...]
+    split: float
     flagged: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,18 +99,45 @@ def centroid(embeddings: np.ndarray) -> np.ndarray:
 def consistency(embeddings: np.ndarray, *, space: str) -> ConsistencyReport:
     """Whether the training works look like one artist's: tight around their centroid.
 
-    A half-and-half mix of two artists raises the dispersion; a few works of another artist
-    among many barely do, but they stand out as outliers.
+    A half-and-half mix of two artists raises the dispersion, unless the two are alike: then
+    the set still falls into two groups far apart (`split`). A few works of another artist
+    among many barely move either, but they stand out as outliers.
     """
     limits = thresholds_for(space)
     rows = np.asarray(embeddings, dtype=np.float32)
     if len(rows) < 2:
-        return ConsistencyReport(len(rows), 0.0, limits.dispersion, (), False)
+        return ConsistencyReport(len(rows), 0.0, limits.dispersion, (), 0.0, False)
     distances = 1.0 - rows @ centroid(rows)
     dispersion = float(distances.mean())
     outliers = tuple(int(i) for i in np.flatnonzero(distances > limits.outlier))
-    flagged = dispersion > limits.dispersion or len(outliers) >= MIXED_OUTLIERS
-    return ConsistencyReport(len(rows), round(dispersion, 4), limits.dispersion, outliers, flagged)
+    split = two_group_distance(rows)
+    flagged = (
+        dispersion > limits.dispersion or len(outliers) >= MIXED_OUTLIERS or split > limits.split
+    )
+    return ConsistencyReport(
+        len(rows), round(dispersion, 4), limits.dispersion, outliers, round(split, 4), flagged
+    )
+
+
+def two_group_distance(rows: np.ndarray, *, rounds: int = 10) -> float:
+    """Cosine distance between the centroids of the best split of `rows` in two groups
+    (spherical 2-means, started from the principal direction); 0 when no split exists."""
+    if len(rows) < 4:
+        return 0.0
+    centred = rows - rows.mean(axis=0)
+    direction = np.linalg.svd(centred, full_matrices=False)[2][0]
+    group = centred @ direction > 0
+    for _ in range(rounds):
+        if group.all() or not group.any():
+            return 0.0
+        first, second = centroid(rows[group]), centroid(rows[~group])
+        regrouped = rows @ first > rows @ second
+        if (regrouped == group).all():
+            break
+        group = regrouped
+    if group.all() or not group.any():
+        return 0.0
+    return float(1.0 - centroid(rows[group]) @ centroid(rows[~group]))
 
 
 def compare_styles(

@@ -6,7 +6,11 @@ away and a style's vectors are one id range (removal, exclusion) with no side ta
 
 Small indexes are exact (a flat inner-product scan). Past `exact_limit` vectors the index turns
 into an inverted file (IVF) with 8-bit scalar-quantised residuals, trained on a random sample of
-what it holds; see docs/decisions/012-style-similarity.md for why and for measured numbers.
+what it holds, and a search becomes two stages: candidate styles come from the IVF (styles with a
+vector very close to the query: near-copies) and from an exact scan of the styles' centroids
+(the styles nearest overall: an IVF alone misses those, since a style's next neighbours are
+near-ties spread over many lists); then every candidate is scored exactly on its own vectors.
+See docs/decisions/012-style-similarity.md for why and for measured numbers.
 Searches may run concurrently from many threads; add, remove and train wait for them.
 """
 
@@ -26,12 +30,17 @@ import numpy as np
 
 ORDINAL_BITS = 20  # at most ~1M vectors per style
 MAX_STYLE_ID = (1 << (63 - ORDINAL_BITS)) - 1
-_MAGIC = b"SVSTYLEIDX1\n"
+_MAGIC = b"SVSTYLEIDX2\n"
 DEFAULT_EXACT_LIMIT = 20_000
 DEFAULT_NLIST = 1024
 DEFAULT_NPROBE = 12
 # k-means on at most this many vectors per list: more costs training time, not recall.
 _TRAIN_PER_LIST = 64
+# Searches are single queries from many request threads: one OpenMP thread each is faster than
+# a team per query; training (under the write lock) borrows every core.
+faiss.omp_set_num_threads(1)
+# Candidate styles taken from the centroid scan per query, at least; more costs re-ranking time.
+_CENTROID_CANDIDATES = 64
 
 
 class StyleIndex:
@@ -56,45 +65,89 @@ class StyleIndex:
         self.nlist = nlist
         self.nprobe = nprobe
         self._index: faiss.Index = faiss.IndexIDMap(faiss.IndexFlatIP(dim))
-        self._counts: dict[int, int] = {}  # style id -> vectors added (next ordinal)
+        self._vectors: dict[int, np.ndarray] = {}  # style id -> its unit vectors, in order
+        self._centroids = faiss.IndexIDMap(faiss.IndexFlatIP(dim))  # one per style, id = style
         self._lock = _ReadWriteLock()
 
     def __len__(self) -> int:
         """The number of styles."""
-        return len(self._counts)
+        return len(self._vectors)
 
     def __contains__(self, style_id: object) -> bool:
-        return style_id in self._counts
+        return style_id in self._vectors
 
     @property
     def vector_count(self) -> int:
         return int(self._index.ntotal)
 
     @property
+    def description(self) -> str:
+        """The index kind and its search setting, for logs and benchmarks."""
+        if self.exact:
+            return "exact scan"
+        nlist = faiss.extract_index_ivf(self._index).nlist
+        return f"IVF{nlist},SQ8 nprobe {self.nprobe} + centroid scan, exact re-rank"
+
+    @property
     def exact(self) -> bool:
         """True while searches scan every vector (before the index is trained)."""
         return not isinstance(self._index, faiss.IndexIVF)
 
+    @classmethod
+    def build(cls, styles: Iterable[tuple[int, np.ndarray]], *, dim: int, **options) -> StyleIndex:
+        """An index of many styles at once: trained on a sample drawn from all of them (adding
+        one style after another would train the inverted file on whichever styles came first),
+        then filled in one batch on every core."""
+        index = cls(dim, **options)
+        by_style: dict[int, list[np.ndarray]] = {}
+        for style_id, vectors in styles:
+            by_style.setdefault(style_id, []).append(index._rows(vectors))
+        if not by_style:
+            return index
+        held = {style_id: np.concatenate(parts) for style_id, parts in by_style.items()}
+        for style_id, rows in held.items():
+            index._check_room(style_id, 0, len(rows))
+        rows = np.concatenate(list(held.values()))
+        ids = np.concatenate(
+            [(style_id << ORDINAL_BITS) + np.arange(len(r)) for style_id, r in held.items()]
+        )
+        with index._lock.writing():
+            if len(rows) > index.exact_limit:
+                share = min(1.0, index.nlist * _TRAIN_PER_LIST / len(rows))
+                sample = rows[np.random.default_rng(0).random(len(rows)) < share]
+                index._train_locked(sample)
+            with _all_cores():
+                index._index.add_with_ids(rows, ids.astype(np.int64))
+            index._vectors = held
+            index._centroids.add_with_ids(
+                np.concatenate([_centroid(r) for r in held.values()]),
+                np.fromiter(held, dtype=np.int64, count=len(held)),
+            )
+        return index
+
     def add(self, style_id: int, vectors: np.ndarray) -> None:
         """Adds rows of `vectors` to the style (normalised here, so any length is fine)."""
         rows = self._rows(vectors)
-        if not 0 <= style_id <= MAX_STYLE_ID:
-            raise ValueError(f"style_id must be in [0, {MAX_STYLE_ID}]")
         with self._lock.writing():
-            start = self._counts.get(style_id, 0)
-            if start + len(rows) > 1 << ORDINAL_BITS:
-                raise ValueError(f"a style holds at most {1 << ORDINAL_BITS} vectors")
+            held = self._vectors.get(style_id)
+            start = 0 if held is None else len(held)
+            self._check_room(style_id, start, len(rows))
             ids = (style_id << ORDINAL_BITS) + np.arange(start, start + len(rows), dtype=np.int64)
             self._index.add_with_ids(rows, ids)
-            self._counts[style_id] = start + len(rows)
+            held = rows if held is None else np.concatenate([held, rows])
+            self._vectors[style_id] = held
+            if start:
+                self._centroids.remove_ids(_style_selector([style_id]))
+            self._centroids.add_with_ids(_centroid(held), np.array([style_id], dtype=np.int64))
             if self.exact and self._index.ntotal > self.exact_limit:
                 self._train_locked(None)
 
     def remove(self, style_id: int) -> int:
         """Removes the style's vectors; returns how many there were (0 for an unknown style)."""
         with self._lock.writing():
-            if self._counts.pop(style_id, None) is None:
+            if self._vectors.pop(style_id, None) is None:
                 return 0
+            self._centroids.remove_ids(_style_selector([style_id]))
             low = style_id << ORDINAL_BITS
             return int(
                 self._index.remove_ids(faiss.IDSelectorRange(low, low + (1 << ORDINAL_BITS)))
@@ -110,14 +163,20 @@ class StyleIndex:
         so they never crowd others out.
         """
         queries = self._rows(vectors)
+        excluded = set(exclude)
         with self._lock.reading():
-            if not self._counts or k < 1:
+            if not self._vectors or k < 1:
                 return []
-            params = self._params(set(exclude))
             best: dict[int, float] = {}
-            for per_query in self._best_per_query(queries, k, params):
+            for per_query in self._best_per_query(queries, k, self._params(excluded)):
                 for style, similarity in per_query.items():
                     best[style] = max(similarity, best.get(style, -1.0))
+            if not self.exact:
+                candidates = set(best) | self._nearest_centroids(queries, k, excluded)
+                best = {
+                    style: max(float((self._vectors[style] @ query).max()) for query in queries)
+                    for style in candidates
+                }
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
         return ranked[:k]
 
@@ -143,7 +202,7 @@ class StyleIndex:
                     "exact_limit": self.exact_limit,
                     "nlist": self.nlist,
                     "nprobe": self.nprobe,
-                    "counts": sorted(self._counts.items()),
+                    "counts": [[style, len(rows)] for style, rows in self._vectors.items()],
                 }
             ).encode()
             descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
@@ -151,6 +210,8 @@ class StyleIndex:
                 with os.fdopen(descriptor, "wb") as file:
                     file.write(_MAGIC + struct.pack("<Q", len(header)) + header)
                     faiss.write_index(self._index, faiss.PyCallbackIOWriter(file.write))
+                    if self._vectors:
+                        np.save(file, np.concatenate(list(self._vectors.values())))
                     file.flush()
                     os.fsync(file.fileno())
                 os.replace(temporary, target)
@@ -167,6 +228,8 @@ class StyleIndex:
             (length,) = struct.unpack("<Q", file.read(8))
             header = json.loads(file.read(length))
             index = faiss.read_index(faiss.PyCallbackIOReader(file.read))
+            counts = [(int(style), int(count)) for style, count in header["counts"]]
+            held = np.load(file) if counts else np.empty((0, header["dim"]), np.float32)
         loaded = cls(
             header["dim"],
             space=header["space"],
@@ -175,7 +238,14 @@ class StyleIndex:
             nprobe=header["nprobe"],
         )
         loaded._index = index
-        loaded._counts = {int(style): int(count) for style, count in header["counts"]}
+        offsets = np.cumsum([0] + [count for _, count in counts])
+        for (style, _), start, end in zip(counts, offsets[:-1], offsets[1:], strict=True):
+            loaded._vectors[style] = held[start:end]
+        if counts:
+            loaded._centroids.add_with_ids(
+                np.concatenate([_centroid(rows) for rows in loaded._vectors.values()]),
+                np.array([style for style, _ in counts], dtype=np.int64),
+            )
         return loaded
 
     def _rows(self, vectors: np.ndarray) -> np.ndarray:
@@ -196,7 +266,7 @@ class StyleIndex:
         ids = [
             (style << ORDINAL_BITS) + ordinal
             for style in exclude
-            for ordinal in range(self._counts.get(style, 0))
+            for ordinal in range(len(self._vectors.get(style, ())))
         ]
         if ids:
             # faiss's Python layer keeps the inner selector alive with the outer one.
@@ -223,6 +293,22 @@ class StyleIndex:
                 return per_query
             fetch = min(4 * fetch, self.vector_count)
 
+    @staticmethod
+    def _check_room(style_id: int, held: int, adding: int) -> None:
+        if not 0 <= style_id <= MAX_STYLE_ID:
+            raise ValueError(f"style_id must be in [0, {MAX_STYLE_ID}]")
+        if held + adding > 1 << ORDINAL_BITS:
+            raise ValueError(f"a style holds at most {1 << ORDINAL_BITS} vectors")
+
+    def _nearest_centroids(self, queries: np.ndarray, k: int, exclude: set[int]) -> set[int]:
+        """The styles whose centroids are nearest to any query (exact scan of one per style)."""
+        fetch = min(max(8 * k, _CENTROID_CANDIDATES), int(self._centroids.ntotal))
+        params = faiss.SearchParameters()
+        if exclude:
+            params.sel = faiss.IDSelectorNot(_style_selector(exclude))
+        _, ids = self._centroids.search(queries, fetch, params=params)
+        return {int(style) for style in ids.ravel() if style >= 0}
+
     def _train_locked(self, sample: np.ndarray | None) -> None:
         """Builds the IVF index from `sample` (or the held vectors) and moves the vectors in."""
         flat = faiss.downcast_index(self._index.index)
@@ -241,10 +327,30 @@ class StyleIndex:
         ivf = faiss.extract_index_ivf(index)
         ivf.cp.spherical = True  # unit centroids: assignment by cosine, not by centroid length
         ivf.cp.niter = 10
-        index.train(np.ascontiguousarray(training))
-        if len(held):
-            index.add_with_ids(held, ids)
+        with _all_cores():
+            index.train(np.ascontiguousarray(training))
+            if len(held):
+                index.add_with_ids(held, ids)
         self._index = index
+
+
+@contextmanager
+def _all_cores() -> Iterator[None]:
+    """Every core for a bulk step (training, a batch insert); searches stay single-threaded."""
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
+def _centroid(rows: np.ndarray) -> np.ndarray:
+    mean = rows.mean(axis=0, keepdims=True)
+    return np.ascontiguousarray(mean / max(float(np.linalg.norm(mean)), 1e-12), dtype=np.float32)
+
+
+def _style_selector(styles: Iterable[int]) -> faiss.IDSelector:
+    return faiss.IDSelectorBatch(np.array(sorted(styles), dtype=np.int64))
 
 
 def _first_per_style(similarities: np.ndarray, ids: np.ndarray) -> dict[int, float]:

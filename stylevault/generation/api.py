@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from stylevault import errors
@@ -263,7 +264,9 @@ class GenerationCancelView(APIView):
 
 
 def _sse(event: dict) -> bytes:
-    return f"event: {event['event']}\ndata: {json.dumps(event['data'])}\n\n".encode()
+    # DRF's encoder, so the final status carries the same JSON as GET /generations/{id}.
+    data = json.dumps(event["data"], cls=JSONEncoder)
+    return f"event: {event['event']}\ndata: {data}\n\n".encode()
 
 
 async def generation_events(request, generation_id: int):

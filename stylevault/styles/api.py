@@ -40,6 +40,11 @@ class StyleOut(serializers.Serializer):
     samples = SampleOut(many=True)
 
 
+class StylePageOut(serializers.Serializer):
+    results = StyleOut(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
 class ProgressOut(serializers.Serializer):
     stage = serializers.CharField()
     step = serializers.IntegerField(required=False)
@@ -56,6 +61,16 @@ class ManagedStyleOut(StyleOut):
     error = serializers.CharField()
     review_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class StyleDetailOut(ManagedStyleOut):
+    """A style as anyone sees it: the managed fields come only to its artist and operators."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in fields.keys() - StyleOut._declared_fields.keys():
+            fields[name].required = False
+        return fields
 
 
 class StyleCreatedOut(serializers.Serializer):
@@ -173,7 +188,7 @@ class StylesView(APIView):
             OpenApiParameter("tags", str, description="Comma-separated; all must match."),
             OpenApiParameter("q", str, description="Words in the name, description or tags."),
         ],
-        responses={200: StyleOut(many=True)},
+        responses={200: StylePageOut},
     )
     def get(self, request):
         tags = [t for t in request.query_params.get("tags", "").split(",") if t.strip()]
@@ -211,7 +226,7 @@ class StylesView(APIView):
 class StyleDetailView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(tags=["styles"], responses={200: ManagedStyleOut})
+    @extend_schema(tags=["styles"], responses={200: StyleDetailOut})
     def get(self, request, style_id: int):
         return Response(style_payload(_visible(request, style_id), request.user))
 

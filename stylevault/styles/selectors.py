@@ -79,9 +79,11 @@ def published_index(space: str, kind: str):
         for style_id, blob in rows.values_list("style_id", "vector").iterator():
             by_style.setdefault(style_id, []).append(np.frombuffer(bytes(blob), dtype=np.float32))
         dim = next((len(v[0]) for v in by_style.values()), 1)
-        index = StyleIndex(dim, space=space)
-        for style_id, vectors in by_style.items():
-            index.add(style_id, np.stack(vectors))
+        index = StyleIndex.build(
+            ((style_id, np.stack(vectors)) for style_id, vectors in by_style.items()),
+            dim=dim,
+            space=space,
+        )
         _indexes[(space, kind)] = (version, index)
         return index
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -47,6 +48,32 @@ def test_request_renders_delivers_and_pays_the_artist(published_style, buyer, to
     assert credits_of(buyer) == 90 and wallet_of(buyer)["held"] == 0
     assert earnings_balance(published_style.artist) == 10
     assert check_books().clean
+    assert sse_events(buyer, created["id"])[-1] == ("status", done)
+
+
+def sse_events(user, generation_id: int) -> list[tuple[str, dict]]:
+    """The generation's event stream read to its end, as (event, data) pairs."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    from stylevault.accounts import services
+
+    _token, raw = services.create_token(user=user, name="sse")
+
+    async def read() -> bytes:
+        response = await AsyncClient().get(
+            f"/api/v1/generations/{generation_id}/events",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"].startswith("text/event-stream")
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    events = []
+    for block in async_to_sync(read)().decode().strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
 
 
 def test_idempotency_key_replays_or_conflicts(published_style, buyer, token_client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import assert_error
@@ -15,6 +17,27 @@ def test_unknown_api_path_is_a_json_404(client):
 
 def test_wrong_method_is_a_json_405(client):
     assert_error(client.get("/api/v1/auth/login"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_options_describes_every_api_path_without_failing(user, token_client):
+    """OPTIONS is answered by every DRF view (HTTP clients and proxies send it)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def paths(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+            if isinstance(pattern, URLResolver):
+                yield from paths(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
+                yield "/" + re.sub(r"<[^>]+>", "1", route)
+
+    client = token_client(user)
+    checked = 0
+    for path in paths(get_resolver().url_patterns):
+        response = client.options(path)
+        assert response.status_code < 500, (path, response.content[:300])
+        checked += 1
+    assert checked > 30
 
 
 def test_unexpected_failure_is_a_json_500_without_a_trace(user, token_client, monkeypatch):
