@@ -173,3 +173,17 @@ def test_concurrent_searches_while_styles_are_added() -> None:
     for thread in threads:
         thread.join()
     assert not errors and len(index) == 60
+
+
+def test_many_styles_are_found_through_fast_scan_centroids_and_removals_stick() -> None:
+    data = clustered(styles=6000, per_style=4, dim=64, seed=6)
+    index = StyleIndex.build(data.items(), dim=64, exact_limit=5000)
+    assert "centroid" in index.description and len(index) == 6000
+    assert recall_at_10(index, data) >= 0.95
+    target = next(iter(data))
+    assert index.search(data[target][0], k=1)[0][0] == target
+    assert target not in {s for s, _ in index.search(data[target][0], k=5, exclude={target})}
+    assert index.remove(target) == 4
+    assert target not in {s for s, _ in index.search(data[target], k=10)}
+    index.add(target, data[target])  # back, with a fresh centroid code
+    assert index.search(data[target][0], k=1)[0][0] == target
