@@ -11,7 +11,6 @@ from rest_framework import exceptions as drf
 from rest_framework import metadata, pagination
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from stylevault import errors, ratelimit
 
@@ -59,6 +58,10 @@ def exception_handler(exc, context):
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = drf.PermissionDenied()
+    # Imported here: rest_framework.views resolves the REST_FRAMEWORK settings, which name
+    # classes of this module, when it is first imported.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         log.exception("unhandled API error", exc_info=exc)

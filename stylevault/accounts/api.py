@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
@@ -208,3 +209,21 @@ class ArtistApplicationsView(generics.ListAPIView):
             user=request.user, contact_email=data["email"], signature=data["signature"]
         )
         return Response(ApplicationOut(application).data, status=status.HTTP_201_CREATED)
+
+
+class SignaturePreviewIn(serializers.Serializer):
+    signature = serializers.FileField()
+
+
+class SignaturePreviewView(APIView):
+    """The signature placed on a sample picture by the rule every delivered image follows."""
+
+    @extend_schema(
+        request={"multipart/form-data": SignaturePreviewIn},
+        responses={(200, "image/png"): bytes},
+        tags=["accounts"],
+    )
+    def post(self, request):
+        data = validated(SignaturePreviewIn, request.data)
+        png = services.signature_preview(signature=data["signature"])
+        return HttpResponse(png, content_type="image/png")

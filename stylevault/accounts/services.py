@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import re
 import secrets
 from datetime import timedelta
@@ -14,6 +16,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from PIL import Image
 
 from stylevault import errors, imaging
 from stylevault.accounts.models import (
@@ -121,21 +124,47 @@ def set_locale(*, user: User, locale: str) -> User:
 
 
 @transaction.atomic
+def _checked_signature(signature) -> imaging.CheckedImage:
+    if signature is None:
+        raise _field_error("signature", _("Attach an image of your signature."))
+    return imaging.check_image(
+        signature, max_bytes=SIGNATURE_MAX_BYTES, formats=("PNG", "JPEG", "WEBP"), min_side=32
+    )
+
+
+def signature_preview(*, signature) -> bytes:
+    """A sample picture (PNG) with `signature` placed exactly as on every delivered image, so an
+    artist sees the placement before applying. Checks the file as an application does; stores
+    nothing."""
+    from stylevault.engine.signature import place_signature
+
+    checked = _checked_signature(signature)
+    with Image.open(io.BytesIO(checked.data)) as mark:
+        mark.load()
+        placed = place_signature(_preview_canvas(), mark)
+    buffer = io.BytesIO()
+    placed.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+@functools.cache
+def _preview_canvas() -> Image.Image:
+    from stylevault.engine.demo_art import demo_artworks
+
+    return demo_artworks(count=1, size=512)[0][0]
+
+
 def apply_for_artist(*, user: User, contact_email: str, signature) -> ArtistApplication:
     """An artist application: contact e-mail and a signature image checked by its bytes."""
     try:
         validate_email(contact_email or "")
     except ValidationError:
         raise _field_error("email", _("Enter a valid e-mail address.")) from None
-    if signature is None:
-        raise _field_error("signature", _("Attach an image of your signature."))
+    checked = _checked_signature(signature)
     if user.role != Role.USER:
         raise errors.Conflict(_("Your account is already an artist or operator account."))
     if ArtistApplication.objects.filter(user=user, status=ApplicationStatus.PENDING).exists():
         raise errors.Conflict(_("You already have an application waiting for review."))
-    checked = imaging.check_image(
-        signature, max_bytes=SIGNATURE_MAX_BYTES, formats=("PNG", "JPEG", "WEBP"), min_side=32
-    )
     application = ArtistApplication(
         user=user, contact_email=contact_email, signature_sha256=checked.sha256
     )

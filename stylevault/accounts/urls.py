@@ -10,4 +10,5 @@ urlpatterns = [
     path("auth/tokens/<int:token_id>", api.TokenDetailView.as_view()),
     path("me", api.MeView.as_view()),
     path("artist-applications", api.ArtistApplicationsView.as_view()),
+    path("artist-applications/signature-preview", api.SignaturePreviewView.as_view()),
 ]

@@ -13,4 +13,5 @@ urlpatterns = [
     path("me/locale/", views.set_locale, name="set-locale"),
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke-token"),
     path("artist/apply/", views.artist_application, name="artist-application"),
+    path("artist/apply/preview/", views.signature_preview, name="signature-preview"),
 ]

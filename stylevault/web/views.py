@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -161,6 +163,21 @@ def artist_application(request):
             return redirect("web:me")
     status = 400 if form.errors else 200
     return render(request, "web/artist_application.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def signature_preview(request):
+    """htmx fragment: the chosen signature on a sample picture, or why the file is refused."""
+    try:
+        png = services.signature_preview(signature=request.FILES.get("signature"))
+    except errors.DomainError as exc:
+        return render(request, "web/_signature_preview.html", {"error": exc.message})
+    from stylevault.engine.signature import SIGNATURE_RULE
+
+    picture = "data:image/png;base64," + base64.b64encode(png).decode()
+    rule = {key: round(SIGNATURE_RULE[key] * 100) for key in ("width", "opacity")}
+    return render(request, "web/_signature_preview.html", {"picture": picture, "rule": rule})
 
 
 def _is_api(request) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from stylevault.accounts.models import ApiToken, ApplicationStatus, Role
+from stylevault.accounts.models import ApiToken, ApplicationStatus, ArtistApplication, Role
 from tests.conftest import PASSWORD, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -238,9 +239,12 @@ def _bomb() -> bytes:
     ],
     ids=["gif", "zip", "truncated", "too-small", "too-large", "bomb"],
 )
-def test_bad_signature_files_are_refused(user, token_client, name, data, status, code):
+@pytest.mark.parametrize(
+    "path", ["/api/v1/artist-applications", "/api/v1/artist-applications/signature-preview"]
+)
+def test_bad_signature_files_are_refused(user, token_client, path, name, data, status, code):
     response = token_client(user).post(
-        "/api/v1/artist-applications",
+        path,
         {"email": "a@example.com", "signature": upload(name, data)},
         format="multipart",
     )
@@ -253,3 +257,35 @@ def test_application_needs_email_and_file(user, token_client):
     response = token_client(user).post("/api/v1/artist-applications", {}, format="multipart")
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert set(error["details"]["fields"]) == {"email", "signature"}
+
+
+def _signature() -> Image.Image:
+    picture = Image.new("RGB", (300, 100), "white")
+    ImageDraw.Draw(picture).line([(10, 80), (120, 20), (290, 70)], fill=(20, 20, 60), width=8)
+    return picture
+
+
+def test_signature_preview_shows_the_placement_buyers_get(user, token_client, api_client):
+    from stylevault.engine.demo_art import demo_artworks
+    from stylevault.engine.signature import place_signature
+
+    buffer = io.BytesIO()
+    _signature().save(buffer, "PNG")
+    response = token_client(user).post(
+        "/api/v1/artist-applications/signature-preview",
+        {"signature": upload("sig.png", buffer.getvalue())},
+        format="multipart",
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    preview = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    canvas = demo_artworks(count=1, size=512)[0][0]
+    assert np.array_equal(preview, np.asarray(place_signature(canvas, _signature())))
+    changed = np.argwhere((preview != np.asarray(canvas)).any(axis=-1))
+    assert len(changed) and changed.min(axis=0).tolist() >= [384, 384]  # bottom right only
+    assert not ArtistApplication.objects.filter(user=user).exists()  # nothing stored
+    anonymous = api_client.post(
+        "/api/v1/artist-applications/signature-preview",
+        {"signature": upload("sig.png", buffer.getvalue())},
+        format="multipart",
+    )
+    assert_error(anonymous, 401, "UNAUTHORIZED")

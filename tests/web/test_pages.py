@@ -62,6 +62,18 @@ def test_artist_application_page(client, user):
     assert ArtistApplication.objects.filter(user=user, status="pending").count() == 1
 
 
+def test_artist_application_page_previews_the_signature(client, user):
+    client.force_login(user)
+    page = client.get("/ko/artist/apply/").content.decode()
+    assert 'hx-post="/ko/artist/apply/preview/"' in page
+    preview = client.post("/en/artist/apply/preview/", {"signature": upload("s.png", png_bytes())})
+    assert preview.status_code == 200
+    assert 'src="data:image/png;base64,' in preview.content.decode()
+    assert "18% of the shorter side" in preview.content.decode()
+    refused = client.post("/en/artist/apply/preview/", {"signature": upload("s.png", b"GIF89a")})
+    assert 'role="alert"' in refused.content.decode() and "s.png" in refused.content.decode()
+
+
 def test_pages_need_login(client):
     response = client.get("/en/me/")
     assert response.status_code == 302 and "/en/login/" in response["Location"]
