@@ -1,36 +1,28 @@
-"""Runs the schemathesis CLI after parsing its lambdas' source files once, up front.
+"""Runs the schemathesis CLI with hypothesis' lambda descriptions taken from code objects.
 
 CPython 3.11.7 can raise "SystemError: AST constructor recursion depth mismatch" when
-hypothesis parses a source file (to describe a lambda) deep inside generation while the
-recursion limit is being adjusted; it hit schemathesis' coverage module in about half of
-our runs, crashing the tool, not our API. Filling hypothesis' parse cache from a shallow
-stack first means that parse never happens mid-run.
+hypothesis parses a source file (to describe a lambda in a strategy's repr) deep inside
+generation while the recursion limit is being adjusted. It crashed the tool, not our API, in
+about half of our runs, from several schemathesis modules. A description only names a strategy
+in messages (and lets a filter be rewritten as bounds, an optimisation), so here it comes from
+the lambda's code location and never parses anything.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib
-import inspect
 import sys
 
-from hypothesis.internal import lambda_sources
-
-PRE_PARSED = (
-    "schemathesis.specs.openapi.coverage._schema",
-    "schemathesis.specs.openapi.coverage._operation",
-)
+from hypothesis.internal import filtering, lambda_sources
 
 
-def pre_parse(module_name: str) -> None:
-    lines, _ = inspect.findsource(importlib.import_module(module_name))
-    tree = ast.parse("".join(lines))
-    lambda_sources.AST_LAMBDAS_CACHE[tuple(lines)] = lambda_sources.extract_all_lambdas(tree)
+def describe_without_parsing(function) -> str:
+    code = function.__code__
+    return f"lambda at {code.co_filename}:{code.co_firstlineno}"
 
 
 if __name__ == "__main__":
-    for name in PRE_PARSED:
-        pre_parse(name)
+    # filtering imported the name; it then falls back to plain rejection sampling.
+    lambda_sources.lambda_description = filtering.lambda_description = describe_without_parsing
     from schemathesis.cli import schemathesis
 
     sys.argv[0] = "schemathesis"
