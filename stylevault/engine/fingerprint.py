@@ -33,6 +33,7 @@ _SIDES = (1.0, 0.95, 0.894)  # full, ~90% and ~80% of the area
 _OFFSETS = {1.0: (0.5,), 0.95: (0.0, 0.5, 1.0), 0.894: (0.0, 0.25, 0.5, 0.75, 1.0)}
 _BORDER = 0.08
 _TABLES = 8
+_KEYS = 1 << 16  # 16-bit substrings
 
 
 def _windows(width: int, height: int, registering: bool) -> list[tuple[int, int, int, int]]:
@@ -89,7 +90,8 @@ class _MultiIndexHash:
     agree within one bit on at least one substring (pigeonhole), so every such code is found.
 
     Each table is one sorted uint64 array: the table's 16-bit key followed by the next 48 bits of
-    the code. A probed bucket is then a contiguous run whose 64-bit distance to the query is
+    the code, with the start of every key's run kept aside (no search to find a bucket). A
+    probed bucket is then a contiguous run whose 64-bit distance to the query is
     checked in place, and only the rare rows within the radius on those 64 bits are fetched
     whole (at 35 million codes, fetching every bucket row at random cost ~15 ms a query; faiss's
     IndexBinaryMultiHash took ~75 ms). New codes wait in a small buffer searched by brute force
@@ -101,6 +103,8 @@ class _MultiIndexHash:
     def __init__(self) -> None:
         self.codes = np.zeros((0, FINGERPRINT_BYTES), dtype=np.uint8)
         self._packed = [np.zeros(0, dtype=np.uint64) for _ in range(_TABLES)]
+        # Per table, where each 16-bit key's run starts (and the last one ends): no searching.
+        self._starts = [np.zeros(_KEYS + 1, dtype=np.int64) for _ in range(_TABLES)]
         self._rows = [np.zeros(0, dtype=np.uint32) for _ in range(_TABLES)]
         self._pending: list[np.ndarray] = []
         self._sorted = 0  # codes[:_sorted] are in the tables
@@ -123,6 +127,8 @@ class _MultiIndexHash:
             order = np.argsort(packed)
             self._packed[table] = packed[order]
             self._rows[table] = order.astype(row_type)
+            counts = np.bincount(self._packed[table] >> np.uint64(48), minlength=_KEYS)
+            self._starts[table] = np.concatenate([[0], np.cumsum(counts)])
 
     def search(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows (global numbers) of codes within `radius` bits of `query`, and their distances."""
@@ -150,15 +156,8 @@ class _MultiIndexHash:
         flips = np.concatenate([[0], 1 << np.arange(16)]).astype(np.uint64)
         for table in range(_TABLES):
             packed, own = self._packed[table], _packed(query[None], table)[0]
-            keys = (own >> np.uint64(48)) ^ flips
-            low = np.searchsorted(packed, keys << np.uint64(48))
-            # The run of the last key (0xFFFF) ends with the array; (key + 1) << 48 overflows.
-            high = np.where(
-                keys == 0xFFFF,
-                len(packed),
-                np.searchsorted(packed, (keys + np.uint64(1)) << np.uint64(48)),
-            )
-            positions = _runs(low, high)
+            keys = ((own >> np.uint64(48)) ^ flips).astype(np.int64)
+            positions = _runs(self._starts[table][keys], self._starts[table][keys + 1])
             near = np.bitwise_count(packed[positions] ^ own) <= radius
             found.append(self._rows[table][positions[near]])
         return np.concatenate(found).astype(np.int64)
