@@ -32,6 +32,9 @@ from stylevault.provenance.services import record_event
 TOKEN_PREFIX = "svt_"  # noqa: S105  (a public marker, not a secret)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
 SIGNATURE_MAX_BYTES = 2 * 1024 * 1024
+# A signature is a small picture; this also keeps a long thin strip from costing gigabytes
+# when it is scaled onto an image.
+SIGNATURE_MAX_PIXELS = 4_000_000
 MAX_TOKENS_PER_USER = 50
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
@@ -123,12 +126,15 @@ def set_locale(*, user: User, locale: str) -> User:
     return user
 
 
-@transaction.atomic
 def _checked_signature(signature) -> imaging.CheckedImage:
     if signature is None:
         raise _field_error("signature", _("Attach an image of your signature."))
     return imaging.check_image(
-        signature, max_bytes=SIGNATURE_MAX_BYTES, formats=("PNG", "JPEG", "WEBP"), min_side=32
+        signature,
+        max_bytes=SIGNATURE_MAX_BYTES,
+        formats=("PNG", "JPEG", "WEBP"),
+        min_side=32,
+        max_pixels=SIGNATURE_MAX_PIXELS,
     )
 
 
@@ -154,6 +160,7 @@ def _preview_canvas() -> Image.Image:
     return demo_artworks(count=1, size=512)[0][0]
 
 
+@transaction.atomic
 def apply_for_artist(*, user: User, contact_email: str, signature) -> ArtistApplication:
     """An artist application: contact e-mail and a signature image checked by its bytes."""
     try:

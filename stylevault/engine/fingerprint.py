@@ -175,10 +175,11 @@ def _runs(low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 def _packed(codes: np.ndarray, table: int) -> np.ndarray:
     """Per code: 16-bit substring `table`, then the next three (wrapping), as one uint64."""
-    words = codes.view(np.uint16).astype(np.uint64)
+    words = codes.view(np.uint16)
     packed = np.zeros(len(codes), dtype=np.uint64)
     for part in range(4):
-        packed |= words[:, (table + part) % _TABLES] << np.uint64(48 - 16 * part)
+        column = words[:, (table + part) % _TABLES].astype(np.uint64)
+        packed |= column << np.uint64(48 - 16 * part)
     return packed
 
 

@@ -29,6 +29,8 @@ def place_signature(image: Image.Image, signature: Image.Image) -> Image.Image:
     side = min(base.size)
     width = max(8, round(side * SIGNATURE_RULE["width"]))
     height = max(1, round(signature.height * width / signature.width))
+    if height > width:  # a tall signature: as high as the rule's width, narrower
+        width, height = max(1, round(signature.width * width / signature.height)), width
     mark = _cut_out(signature).resize((width, height), Image.Resampling.LANCZOS)
     alpha = (np.asarray(mark.getchannel("A"), dtype=np.float32) * SIGNATURE_RULE["opacity"]).astype(
         np.uint8

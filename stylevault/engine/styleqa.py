@@ -67,6 +67,7 @@ class ConsistencyReport:
     threshold: float
     outliers: tuple[int, ...]
     split: float
+    split_threshold: float
     flagged: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def consistency(embeddings: np.ndarray, *, space: str) -> ConsistencyReport:
     limits = thresholds_for(space)
     rows = np.asarray(embeddings, dtype=np.float32)
     if len(rows) < 2:
-        return ConsistencyReport(len(rows), 0.0, limits.dispersion, (), 0.0, False)
+        return ConsistencyReport(len(rows), 0.0, limits.dispersion, (), 0.0, limits.split, False)
     distances = 1.0 - rows @ centroid(rows)
     dispersion = float(distances.mean())
     outliers = tuple(int(i) for i in np.flatnonzero(distances > limits.outlier))
@@ -115,7 +116,13 @@ def consistency(embeddings: np.ndarray, *, space: str) -> ConsistencyReport:
         dispersion > limits.dispersion or len(outliers) >= MIXED_OUTLIERS or split > limits.split
     )
     return ConsistencyReport(
-        len(rows), round(dispersion, 4), limits.dispersion, outliers, round(split, 4), flagged
+        len(rows),
+        round(dispersion, 4),
+        limits.dispersion,
+        outliers,
+        round(split, 4),
+        limits.split,
+        flagged,
     )
 
 

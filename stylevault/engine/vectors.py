@@ -38,8 +38,8 @@ DEFAULT_NPROBE = 12
 # k-means on at most this many vectors per list: more costs training time, not recall.
 _TRAIN_PER_LIST = 64
 # Searches are single queries from many request threads: one OpenMP thread each is faster than
-# a team per query; training (under the write lock) borrows every core.
-faiss.omp_set_num_threads(1)
+# a team per query (the setting is per calling thread, so each search sets it); bulk steps
+# (training, batch inserts) borrow every core.
 # Candidate styles taken from the centroid scan per query, at least; more costs re-ranking time.
 _CENTROID_CANDIDATES = 128
 # From this many styles on, centroids are scanned as 4-bit product-quantiser codes with SIMD
@@ -176,6 +176,7 @@ class StyleIndex:
         """
         queries = self._rows(vectors)
         excluded = set(exclude)
+        faiss.omp_set_num_threads(1)
         with self._lock.reading():
             if not self._vectors or k < 1:
                 return []

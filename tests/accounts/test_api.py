@@ -289,3 +289,33 @@ def test_signature_preview_shows_the_placement_buyers_get(user, token_client, ap
         format="multipart",
     )
     assert_error(anonymous, 401, "UNAUTHORIZED")
+
+
+def test_a_tall_strip_of_a_signature_stays_within_the_rule(user, token_client):
+    strip = Image.new("RGB", (40, 3000), "white")
+    ImageDraw.Draw(strip).line([(20, 0), (20, 2999)], fill=(10, 10, 10), width=12)
+    buffer = io.BytesIO()
+    strip.save(buffer, "PNG")
+    response = token_client(user).post(
+        "/api/v1/artist-applications/signature-preview",
+        {"signature": upload("strip.png", buffer.getvalue())},
+        format="multipart",
+    )
+    assert response.status_code == 200
+    from stylevault.engine.demo_art import demo_artworks
+
+    preview = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    canvas = np.asarray(demo_artworks(count=1, size=512)[0][0])
+    rows = np.flatnonzero((preview != canvas).any(axis=-1).any(axis=1))
+    assert 0 < rows.max() - rows.min() + 1 <= round(512 * 0.18)
+
+
+def test_a_huge_signature_picture_is_refused(user, token_client):
+    buffer = io.BytesIO()
+    Image.new("1", (2100, 2000), 1).save(buffer, "PNG")  # 4.2 megapixels, a tiny file
+    response = token_client(user).post(
+        "/api/v1/artist-applications/signature-preview",
+        {"signature": upload("big.png", buffer.getvalue())},
+        format="multipart",
+    )
+    assert_error(response, 400, "VALIDATION_ERROR")
