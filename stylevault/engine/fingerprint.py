@@ -140,12 +140,13 @@ class _MultiIndexHash:
         rows = np.unique(np.concatenate(candidates))
         if not len(rows):
             return rows, rows
-        codes = (
-            np.concatenate([self.codes[: self._sorted], *self._pending])
-            if self._pending
-            else self.codes
-        )
-        words = np.ascontiguousarray(codes[rows]).view(np.uint64)
+        # Rows come sorted: those in the tables, then those still pending (a small buffer; the
+        # tables are never copied).
+        codes = self.codes[rows[rows < self._sorted]]
+        if self._pending:
+            pending = np.concatenate(self._pending)[rows[rows >= self._sorted] - self._sorted]
+            codes = np.concatenate([codes, pending])
+        words = np.ascontiguousarray(codes).view(np.uint64)
         distances = np.bitwise_count(words ^ query.view(np.uint64)).sum(axis=1)
         near = distances <= radius
         return rows[near], distances[near]

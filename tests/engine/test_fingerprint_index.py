@@ -20,7 +20,10 @@ def test_every_code_within_the_radius_is_found_and_nothing_farther() -> None:
     for image_id in range(1000):  # three windows an image
         index.add(image_id, stored[3 * image_id : 3 * image_id + 3])
     index._hash._merge()
-    index.add(1000, rng.integers(0, 256, size=(2, FINGERPRINT_BYTES), dtype=np.uint8))
+    waiting = rng.integers(0, 256, size=(2, FINGERPRINT_BYTES), dtype=np.uint8)
+    index.add(1000, waiting)  # stays in the pending buffer, found all the same
+    near_waiting = _flip(waiting[1], np.arange(0, 120, 12))  # 10 bits away
+    assert (index.search(near_waiting).image_id, index.search(near_waiting).distance) == (1000, 10)
     for trial in range(300):
         row = int(rng.integers(len(stored)))
         distance = int(rng.integers(0, 2 * MATCH_MAX_BITS))
