@@ -29,6 +29,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from stylevault.engine.styleqa import centroid
+
 ORDINAL_BITS = 20  # at most ~1M vectors per style
 MAX_STYLE_ID = (1 << (63 - ORDINAL_BITS)) - 1
 _MAGIC = b"SVSTYLEIDX2\n"
@@ -414,8 +416,8 @@ def _batches(held: dict[int, np.ndarray], size: int) -> Iterator[tuple[np.ndarra
 
 
 def _centroid(rows: np.ndarray) -> np.ndarray:
-    mean = rows.mean(axis=0, keepdims=True)
-    return np.ascontiguousarray(mean / max(float(np.linalg.norm(mean)), 1e-12), dtype=np.float32)
+    """The style's direction as one index row (1 x dim)."""
+    return centroid(rows)[None]
 
 
 def _first_per_style(similarities: np.ndarray, ids: np.ndarray) -> dict[int, float]:
