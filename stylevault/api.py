@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
-from rest_framework import metadata, pagination
+from rest_framework import metadata, negotiation, pagination
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
@@ -125,6 +125,21 @@ def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class ContentNegotiation(negotiation.DefaultContentNegotiation):
+    """DRF's negotiation, skipped when the client takes anything or JSON (nearly every API
+    client): the view's first renderer answers, as DRF would choose, without parsing."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        if (
+            format_suffix is None
+            and accept in ("*/*", renderers[0].media_type)
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class Metadata(metadata.SimpleMetadata):

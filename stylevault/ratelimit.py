@@ -7,6 +7,7 @@ share the same budget per IP.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
@@ -35,14 +36,22 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _SECONDS[unit]
 
 
-def _count_in_redis(key: str, period: int) -> int:
+# One command per request: INCR, and the window's expiry set by the request that opens it.
+_INCR_WITH_EXPIRY = (
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+)
+
+
+@functools.cache
+def _redis_counter():
     from django.core.cache import cache
 
-    client = cache._cache.get_client(key, write=True)
-    pipe = client.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, period + 1, nx=True)
-    return int(pipe.execute()[0])
+    return cache._cache.get_client(None, write=True).register_script(_INCR_WITH_EXPIRY)
+
+
+def _count_in_redis(key: str, period: int) -> int:
+    return int(_redis_counter()(keys=[key], args=[period + 1]))
 
 
 def _count_in_database(key: str, window: int) -> int:

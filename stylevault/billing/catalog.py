@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 # Currencies without a minor unit (Stripe's "zero-decimal" list, the ones we may meet).
@@ -133,6 +136,12 @@ _TIER_FIELDS = {
 def tiers() -> list[Tier]:
     """The tiers, cheapest first. STYLEVAULT_SUBSCRIPTION_TIERS (JSON) overrides fields of the
     defaults, e.g. {"starter": {"stripe_price_id": "price_123"}, "enterprise": {...}}."""
+    return list(_tiers())
+
+
+@functools.cache
+def _tiers() -> tuple[Tier, ...]:
+    """Built once per settings (most requests read a tier)."""
     overrides = getattr(settings, "STYLEVAULT_SUBSCRIPTION_TIERS", None) or {}
     result = []
     for name in {**DEFAULT_TIERS, **overrides}:
@@ -144,7 +153,13 @@ def tiers() -> list[Tier]:
                     "max_images_per_job", "max_steps"):  # fmt: skip
             values.setdefault(key, 0)
         result.append(Tier(name=name, **values))
-    return sorted(result, key=lambda t: (t.rank, t.name))
+    return tuple(sorted(result, key=lambda t: (t.rank, t.name)))
+
+
+@receiver(setting_changed)
+def _forget_tiers(*, setting: str, **kwargs) -> None:
+    if setting == "STYLEVAULT_SUBSCRIPTION_TIERS":
+        _tiers.cache_clear()
 
 
 def tier(name) -> Tier | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from stylevault import sqlrows
 from stylevault.billing import catalog
 from stylevault.billing.catalog import Tier
 from stylevault.billing.models import (
@@ -22,10 +24,20 @@ from stylevault.ledger.models import Account, Transfer, TransferKind, TransferSt
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 
 
+@functools.cache
+def _subscription_sql() -> str:
+    return (
+        f"SELECT {sqlrows.columns(Subscription, 's')} FROM {sqlrows.table(Subscription)} s "
+        "WHERE s.user_id = %s"
+    )
+
+
 def subscription_of(user) -> Subscription | None:
+    """Read on every request that checks limits or shows the plan: SQL written once."""
     if user is None or not getattr(user, "is_authenticated", True):
         return None
-    return Subscription.objects.filter(user=user).first()
+    rows = sqlrows.fetch(_subscription_sql(), [user.pk], Subscription)
+    return rows[0][0] if rows else None
 
 
 def tier_of(user) -> Tier:

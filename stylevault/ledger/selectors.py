@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -10,6 +11,7 @@ from django.db.models import Case, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from stylevault import sqlrows
 from stylevault.ledger import services
 from stylevault.ledger.models import (
     Account,
@@ -29,8 +31,18 @@ HISTORY_KINDS = (
 )
 
 
+@functools.cache
+def _accounts_sql(kinds: int) -> str:
+    return (
+        f"SELECT {sqlrows.columns(Account, 'a')} FROM {sqlrows.table(Account)} a "
+        f"WHERE a.owner_id = %s AND a.kind IN ({', '.join(['%s'] * kinds)})"
+    )
+
+
 def _accounts_of(user, kinds) -> list[Account]:
-    return list(Account.objects.filter(owner=user, kind__in=kinds))
+    """Read on every request that shows a balance: SQL written once."""
+    rows = sqlrows.fetch(_accounts_sql(len(kinds)), [user.pk, *map(str, kinds)], Account)
+    return [account for (account,) in rows]
 
 
 def wallet_of(user) -> dict:

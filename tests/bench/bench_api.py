@@ -57,7 +57,7 @@ def _wait(port: int, server: subprocess.Popen) -> None:
 PG_BENCH = "postgres://postgres@127.0.0.1:5432/stylevault_bench_api"
 MODES = {
     # name: (environment, web processes)
-    "embedded: SQLite, 1 process": ({"DATABASE_URL": ""}, 1),
+    "embedded: SQLite, 2 processes": ({"DATABASE_URL": ""}, 2),
     "distributed: PostgreSQL + Redis, 2 processes": (
         {"DATABASE_URL": PG_BENCH, "STYLEVAULT_REDIS_URL": "redis://127.0.0.1:6379/14"},
         2,

@@ -1,0 +1,95 @@
+"""The ASGI handler (stylevault.asgi) called in-process as uvicorn calls it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+from django.core import signals
+
+from stylevault.asgi import application
+
+# The handler's request threads outlive a test, and with them their database connections.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]] = ()) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def _call(scope: dict, body: bytes = b"") -> tuple[int, dict, bytes]:
+    """One request; the client then stays connected (a second receive never answers)."""
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
+
+    async def receive():
+        if chunks:
+            return chunks.pop()
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    await application(scope, receive, send)
+    start = sent[0]
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.fixture
+def signalled():
+    """Which threads sent request_started and request_finished."""
+    seen = {"started": [], "finished": []}
+
+    def started(**kwargs):
+        seen["started"].append(threading.get_ident())
+
+    def finished(**kwargs):
+        seen["finished"].append(threading.get_ident())
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    yield seen
+    signals.request_started.disconnect(started)
+    signals.request_finished.disconnect(finished)
+
+
+def test_a_request_is_answered_and_closed_in_one_reused_thread(signalled):
+    async def twice():
+        return [await _call(_scope("GET", "/healthz")) for _ in range(2)]
+
+    for status, headers, body in asyncio.run(twice()):
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" in headers
+    assert len(signalled["started"]) == 2 and signalled["finished"] == signalled["started"]
+    assert len(set(signalled["started"])) == 1, "the idle request thread is reused"
+    assert signalled["started"][0] != threading.get_ident()
+
+
+def test_a_request_body_reaches_the_api_and_errors_keep_the_envelope():
+    payload = b'{"username": "alice"}'
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    scope = _scope("POST", "/api/v1/auth/login", headers)
+    status, headers, body = asyncio.run(_call(scope, payload))
+    assert status == 400 and headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == "VALIDATION_ERROR" and list(error["details"]["fields"]) == ["password"]
