@@ -38,11 +38,13 @@ def _fresh_rate_limits(request):
 @pytest.fixture(autouse=True)
 def _fresh_process_indexes():
     """Per-process lookup indexes are rebuilt from rows; each test starts from empty tables."""
+    from stylevault import readcache
     from stylevault.provenance import fingerprints
     from stylevault.styles import selectors
 
     fingerprints.forget_index()
     selectors.forget_indexes()
+    readcache.clear_all()
     yield
 
 

@@ -143,9 +143,28 @@ def _viewer(request):
     return request.user if request.user.is_authenticated else None
 
 
+def _tiles(page: Page) -> list[dict]:
+    """The page's tiles as every viewer sees them (`liked` false; see _with_liked)."""
+    return FeedImageOut(page.items, many=True, context={"liked": frozenset()}).data
+
+
+def _with_liked(request, tiles: list[dict]) -> list[dict]:
+    liked = selectors.liked_ids(_viewer(request), [tile["id"] for tile in tiles])
+    return [{**tile, "liked": tile["id"] in liked} for tile in tiles]
+
+
 def _images(request, page: Page) -> list[dict]:
-    liked = selectors.liked_ids(_viewer(request), page.items)
-    return FeedImageOut(page.items, many=True, context={"liked": liked}).data
+    return _with_liked(request, _tiles(page))
+
+
+def _public_feed(cursor: str | None, limit: int) -> tuple[list[dict], Page]:
+    """The public feed's tiles and (item-less) page, kept per process like its images."""
+
+    def build() -> tuple[list[dict], Page]:
+        page = selectors.feed(cursor=cursor, limit=limit)
+        return _tiles(page), Page([], page.next_cursor)
+
+    return selectors.PUBLIC_FEED.get(("tiles", cursor, limit), build)
 
 
 class FeedView(APIView):
@@ -166,7 +185,10 @@ class FeedView(APIView):
         elif "artist" in query:
             page = selectors.artist_images(artist=selectors.get_artist(query["artist"]), **paging)
         else:
-            page = selectors.feed(**paging)
+            tiles, page = _public_feed(**paging)
+            return Response(
+                {"results": _with_liked(request, tiles), "next": next_link(request, page)}
+            )
         return Response({"results": _images(request, page), "next": next_link(request, page)})
 
 

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.db import connections
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,3 +27,9 @@ class CommunityConfig(AppConfig):
     def ready(self) -> None:
         # Style search is issue 8's, like the rest of this app; the styles app stays unaware.
         post_migrate.connect(_heal_style_search_index, sender=self)
+
+        from stylevault.community import services
+        from stylevault.generation.models import Image
+
+        post_save.connect(services.image_saved, sender=Image, dispatch_uid="feed-image-save")
+        post_delete.connect(services.image_deleted, sender=Image, dispatch_uid="feed-image-delete")

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault import errors, sqlrows
 from stylevault.accounts.models import Role, User
 from stylevault.community.models import Comment, Follow, Like
 from stylevault.generation.models import Image
 from stylevault.generation.selectors import image_for, public_images, visible_images
 from stylevault.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
+from stylevault.readcache import ReadCache
 from stylevault.styles.models import Style, StyleStatus
 
 
@@ -48,9 +50,16 @@ def _published(rows: QuerySet[Image], cursor: str | None, limit: int) -> Page[Im
     return keyset_page(rows, field="published_at", cursor=cursor, limit=limit)
 
 
+# The public feed's pages (and their tiles, see community.api): the same for every viewer.
+PUBLIC_FEED = ReadCache("feed")
+
+
 def feed(*, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Image]:
-    """Every public image, the most recently made public first."""
-    return _published(public_images(), cursor, limit)
+    """Every public image, the most recently made public first. The instances are shared by
+    the requests of this process: read them only."""
+    return PUBLIC_FEED.get(
+        ("images", cursor, limit), lambda: _published(public_images(), cursor, limit)
+    )
 
 
 def following_feed(
@@ -68,14 +77,19 @@ def artist_images(
     return _published(public_images().filter(artist=artist), cursor, limit)
 
 
-def liked_ids(viewer: User | None, images: Iterable[Image]) -> set[int]:
-    """Which of `images` the viewer likes (nothing for anonymous visitors)."""
-    if viewer is None or not viewer.is_authenticated:
+def liked_ids(viewer: User | None, image_ids: Iterable[int]) -> set[int]:
+    """Which of the images the viewer likes (nothing for anonymous visitors). Every feed
+    request asks, so the statement is written out (see stylevault.sqlrows)."""
+    ids = [int(pk) for pk in image_ids]
+    if viewer is None or not viewer.is_authenticated or not ids:
         return set()
-    ids = [image.pk for image in images]
-    return set(
-        Like.objects.filter(user=viewer, image_id__in=ids).values_list("image_id", flat=True)
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT image_id FROM {sqlrows.table(Like)} WHERE user_id = %s "
+            f"AND image_id IN ({', '.join(['%s'] * len(ids))})",
+            [viewer.pk, *ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def comments_page(

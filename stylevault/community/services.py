@@ -16,7 +16,7 @@ from stylevault import errors
 from stylevault.accounts.models import User
 from stylevault.community import selectors
 from stylevault.community.models import COMMENT_MAX_LENGTH, Comment, Follow, Like
-from stylevault.generation.models import Image
+from stylevault.generation.models import Image, Visibility
 from stylevault.notifications.models import NotificationKind
 from stylevault.notifications.services import notify
 
@@ -35,6 +35,20 @@ def _created(model, **fields) -> bool:
 def _count(image: Image, field: str, delta: int) -> None:
     Image.objects.filter(pk=image.pk).update(**{field: F(field) + delta})
     image.refresh_from_db(fields=[field])
+    if image.visibility == Visibility.PUBLIC:
+        selectors.PUBLIC_FEED.changed()
+
+
+def image_saved(*, instance: Image, created: bool, **kwargs) -> None:
+    """Receives Image saves (community.apps): a public image, or an existing one that may
+    have just been made private, changes the public feed."""
+    if not created or instance.visibility == Visibility.PUBLIC:
+        selectors.PUBLIC_FEED.changed()
+
+
+def image_deleted(*, instance: Image, **kwargs) -> None:
+    if instance.visibility == Visibility.PUBLIC:
+        selectors.PUBLIC_FEED.changed()
 
 
 @transaction.atomic

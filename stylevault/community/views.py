@@ -57,7 +57,7 @@ def _images(request, page: Page, template: str, context: dict) -> HttpResponse:
         **context,
         "page": page,
         "more": next_link(request, page),
-        "liked": selectors.liked_ids(_viewer(request), page.items),
+        "liked": selectors.liked_ids(_viewer(request), [image.pk for image in page.items]),
     }
     response = render(request, "community/_images.html" if _htmx(request) else template, context)
     patch_vary_headers(response, ["HX-Request"])  # one address, two bodies: keep caches apart
@@ -84,7 +84,7 @@ def _image_page(request, image, form: CommentForm) -> HttpResponse:
     viewer = _viewer(request)
     context = {
         "image": image,
-        "liked": image.pk in selectors.liked_ids(viewer, [image]),
+        "liked": image.pk in selectors.liked_ids(viewer, [image.pk]),
         "comments": comments,
         "more": next_link(request, comments),
         "deletable": {c.pk for c in comments.items if selectors.may_delete_comment(viewer, c)},

@@ -10,3 +10,13 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class ReadGeneration(models.Model):
+    """How many times what a shared read cache shows has changed (stylevault.readcache)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    generation = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.generation}"

@@ -179,6 +179,18 @@ def _no_style() -> str:
     return _("No such style.")
 
 
+def _listing(request) -> dict:
+    """A page of published styles matching the query: the same for every viewer."""
+    tags = [t for t in request.query_params.get("tags", "").split(",") if t.strip()]
+    queryset = search.search_styles(tags=tags, q=request.query_params.get("q", ""))
+    paginator = CursorPagination()
+    paginator.ordering = ("-published_at", "-id")
+    page = paginator.paginate_queryset(
+        queryset.select_related("artist").prefetch_related("tags", "samples"), request, None
+    )
+    return paginator.get_paginated_response([style_payload(s, None) for s in page]).data
+
+
 class StylesView(APIView):
     permission_classes = [permissions.AllowAny]
 
@@ -191,14 +203,7 @@ class StylesView(APIView):
         responses={200: StylePageOut},
     )
     def get(self, request):
-        tags = [t for t in request.query_params.get("tags", "").split(",") if t.strip()]
-        queryset = search.search_styles(tags=tags, q=request.query_params.get("q", ""))
-        paginator = CursorPagination()
-        paginator.ordering = ("-published_at", "-id")
-        page = paginator.paginate_queryset(
-            queryset.select_related("artist").prefetch_related("tags", "samples"), request, self
-        )
-        return paginator.get_paginated_response([style_payload(s, None) for s in page])
+        return Response(search.LISTING.get(request.build_absolute_uri(), lambda: _listing(request)))
 
     @extend_schema(
         tags=["styles"],

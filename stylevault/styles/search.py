@@ -21,9 +21,12 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from stylevault import errors
+from stylevault.readcache import ReadCache
 from stylevault.styles.models import Style, StyleStatus, Tag
 
 MAX_WORDS, MAX_TAGS = 8, 10
+# Pages of GET /api/v1/styles by their URL: the same for every viewer.
+LISTING = ReadCache("styles")
 # Letters and digits only: what both full-text tokenizers keep, and nothing that could be
 # query syntax in tsquery or FTS5 MATCH.
 _WORD = re.compile(r"[^\W_]+")
@@ -58,6 +61,12 @@ def refresh_search_text(style: Style) -> None:
     tag_names = style.tags.values_list("name", flat=True)
     style.search_text = search_text_of(style.name, style.description, tag_names)
     Style.objects.filter(pk=style.pk).update(search_text=style.search_text)
+    LISTING.changed()
+
+
+def listing_changed(**kwargs) -> None:
+    """Receives Style saves and deletes and changes of style tags (styles.apps)."""
+    LISTING.changed()
 
 
 def _with_tags(rows: QuerySet[Style], names: set[str]) -> QuerySet[Style]:
