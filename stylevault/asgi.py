@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +15,7 @@ from django.http import FileResponse
 from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
+logger = logging.getLogger(__name__)
 
 
 class OneHopASGIHandler(ASGIHandler):
@@ -76,22 +78,31 @@ class OneHopASGIHandler(ASGIHandler):
     def _respond(self, scope, body_file):
         """The sync part, in the request's thread: signal, middleware, view; a complete
         response is closed here too (its body is already in memory)."""
-        signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)
-            response._handler_class = self.__class__
-            if isinstance(response, FileResponse):
-                response.block_size = self.chunk_size
-        if not response.streaming:
-            response.close()
+        try:
+            signals.request_started.send(sender=self.__class__, scope=scope)
+            request, response = self.create_request(scope, body_file)
+            if request is not None:
+                response = self.get_response(request)
+                response._handler_class = self.__class__
+                if isinstance(response, FileResponse):
+                    response.block_size = self.chunk_size
+        except BaseException:
             body_file.close()
-        else:
+            raise
+        if response.streaming:
             response._body_file = body_file
+            return response
+        body_file.close()
+        try:
+            response.close()
+        except Exception:
+            # The answer is built (and its writes committed): send it, and report the failure.
+            logger.exception("Closing the response of %s failed", scope.get("path"))
         return response
 
     async def _stream(self, response, receive, send) -> None:
-        """Sends a streaming response until it ends or the client leaves, then closes it."""
+        """Sends a streaming response until it ends or the client leaves, then closes it;
+        an error while sending is raised again once the response is closed."""
         sending = asyncio.create_task(self.send_response(response, send))
         listening = asyncio.create_task(self.listen_for_disconnect(receive))
         try:
@@ -102,6 +113,8 @@ class OneHopASGIHandler(ASGIHandler):
             await asyncio.gather(sending, listening, return_exceptions=True)
             await sync_to_async(response.close)()
             response._body_file.close()
+        if not sending.cancelled() and sending.exception() is not None:
+            raise sending.exception()
 
 
 def _application() -> OneHopASGIHandler:

@@ -28,15 +28,19 @@ _caches: list[ReadCache] = []
 
 
 class ReadCache:
-    def __init__(self, name: str, *, seconds: float = 30.0, entries: int = 2048) -> None:
+    def __init__(self, name: str, *, seconds: float = 30.0, entries: int = 256) -> None:
         self.name, self.seconds, self.entries = name, seconds, entries
         self._kept: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         _caches.append(self)
 
-    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, build: Callable[[], Any], *, keep: bool = True) -> Any:
         """The value kept for `key` while it is current, else `build()` (then kept). Values
-        are shared between requests: callers must not change them."""
+        are shared between requests: callers must not change them. Callers pass keep=False
+        for what is rarely shared (large pages, unusual queries), so that no client can fill
+        the cache with pages nobody else asks for."""
+        if not keep:
+            return build()
         generation, now = self._generation(), time.monotonic()
         with self._lock:
             kept = self._kept.get(key)

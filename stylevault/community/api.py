@@ -19,7 +19,7 @@ from stylevault.api import validated
 from stylevault.community import selectors, services
 from stylevault.community.models import COMMENT_MAX_LENGTH
 from stylevault.openapi import error_responses
-from stylevault.paging import MAX_ID, Page, PageQuery, next_link
+from stylevault.paging import DEFAULT_LIMIT, MAX_ID, Page, PageQuery, next_link
 
 
 class UserRefOut(serializers.Serializer):
@@ -164,7 +164,7 @@ def _public_feed(cursor: str | None, limit: int) -> tuple[list[dict], Page]:
         page = selectors.feed(cursor=cursor, limit=limit)
         return _tiles(page), Page([], page.next_cursor)
 
-    return selectors.PUBLIC_FEED.get(("tiles", cursor, limit), build)
+    return selectors.PUBLIC_FEED.get(("tiles", cursor, limit), build, keep=limit <= DEFAULT_LIMIT)
 
 
 class FeedView(APIView):

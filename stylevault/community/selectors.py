@@ -58,7 +58,9 @@ def feed(*, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Image
     """Every public image, the most recently made public first. The instances are shared by
     the requests of this process: read them only."""
     return PUBLIC_FEED.get(
-        ("images", cursor, limit), lambda: _published(public_images(), cursor, limit)
+        ("images", cursor, limit),
+        lambda: _published(public_images(), cursor, limit),
+        keep=limit <= DEFAULT_LIMIT,
     )
 
 

@@ -39,10 +39,18 @@ def _count(image: Image, field: str, delta: int) -> None:
         selectors.PUBLIC_FEED.changed()
 
 
-def image_saved(*, instance: Image, created: bool, **kwargs) -> None:
-    """Receives Image saves (community.apps): a public image, or an existing one that may
-    have just been made private, changes the public feed."""
-    if not created or instance.visibility == Visibility.PUBLIC:
+# What a feed tile shows of the image row itself (counts are bumped by _count).
+_TILE_COLUMNS = frozenset({"visibility", "published_at", "description"})
+
+
+def image_saved(*, instance: Image, created: bool, update_fields=None, **kwargs) -> None:
+    """Receives Image saves (community.apps): a new public image, or a change of what a
+    tile shows (visibility included: it may have just been made private), changes the feed."""
+    if created:
+        changed = instance.visibility == Visibility.PUBLIC
+    else:
+        changed = update_fields is None or not _TILE_COLUMNS.isdisjoint(update_fields)
+    if changed:
         selectors.PUBLIC_FEED.changed()
 
 

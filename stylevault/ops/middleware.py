@@ -77,6 +77,8 @@ class CSPMiddleware(csp.CSPMiddleware):
             setting = "CONTENT_SECURITY_POLICY" + ("_REPORT_ONLY" if header != HEADER else "")
             if header not in response and not _excluded(request, setting):
                 response[header] = policy
+        # As django-csp does: a nonce asked for after the header is written is an error.
+        request.csp_nonce = csp.CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
 

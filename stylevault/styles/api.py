@@ -179,6 +179,15 @@ def _no_style() -> str:
     return _("No such style.")
 
 
+def _shared(request) -> bool:
+    """Whether a listing is worth keeping: only the parameters clients send, default pages."""
+    params = request.query_params
+    limit = params.get("limit", "")
+    return set(params) <= {"tags", "q", "cursor", "limit"} and (
+        not limit or (limit.isdigit() and int(limit) <= CursorPagination.page_size)
+    )
+
+
 def _listing(request) -> dict:
     """A page of published styles matching the query: the same for every viewer."""
     tags = [t for t in request.query_params.get("tags", "").split(",") if t.strip()]
@@ -203,7 +212,11 @@ class StylesView(APIView):
         responses={200: StylePageOut},
     )
     def get(self, request):
-        return Response(search.LISTING.get(request.build_absolute_uri(), lambda: _listing(request)))
+        return Response(
+            search.LISTING.get(
+                request.build_absolute_uri(), lambda: _listing(request), keep=_shared(request)
+            )
+        )
 
     @extend_schema(
         tags=["styles"],

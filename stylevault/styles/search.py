@@ -61,12 +61,23 @@ def refresh_search_text(style: Style) -> None:
     tag_names = style.tags.values_list("name", flat=True)
     style.search_text = search_text_of(style.name, style.description, tag_names)
     Style.objects.filter(pk=style.pk).update(search_text=style.search_text)
-    LISTING.changed()
+    if style.status == StyleStatus.PUBLISHED:
+        LISTING.changed()
 
 
-def listing_changed(**kwargs) -> None:
-    """Receives Style saves and deletes and changes of style tags (styles.apps)."""
-    LISTING.changed()
+def listing_changed(*, instance, action=None, update_fields=None, **kwargs) -> None:
+    """Receives Style saves and deletes and changes of style tags (styles.apps). Saves of a
+    style that is not listed, and that do not change its status, change no listing: those
+    are the many saves of a style in training."""
+    if action is not None and not action.startswith("post_"):
+        return  # m2m_changed also announces a change before making it
+    if (
+        not isinstance(instance, Style)
+        or instance.status == StyleStatus.PUBLISHED
+        or update_fields is None
+        or "status" in update_fields
+    ):
+        LISTING.changed()
 
 
 def _with_tags(rows: QuerySet[Style], names: set[str]) -> QuerySet[Style]:

@@ -68,6 +68,17 @@ def test_style_listing_follows_edits_tags_and_unpublishing(api_client, artist):
     assert listed(api_client, "q=wash") == []
 
 
+def test_saves_of_a_style_in_training_do_not_bump(artist):
+    listed = make_style(artist)
+    training = make_style(artist, status=StyleStatus.TRAINING)
+    before = ReadGeneration.objects.get(name="styles").generation
+    training.lora_path = "x.safetensors"
+    training.save(update_fields=["lora_path"])
+    assert ReadGeneration.objects.get(name="styles").generation == before
+    listed.save(update_fields=["description"])
+    assert ReadGeneration.objects.get(name="styles").generation > before
+
+
 def test_a_process_keeps_a_page_until_the_generation_moves(style, owner):
     image = make_image(owner, style)
     page = selectors.feed()
