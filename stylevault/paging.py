@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -81,6 +82,12 @@ def keyset_page(
 
 class PageQuery(serializers.Serializer):
     """The query parameters of every keyset-paginated list."""
+
+    def get_fields(self) -> dict:
+        # Query parameters are flat scalar fields: a copy of each is enough to bind it to this
+        # serializer. DRF deep-copies them (arguments and validators too), which was a quarter
+        # of a feed request served from the read cache.
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     cursor = serializers.CharField(required=False, max_length=200, help_text="From `next`.")
     limit = serializers.IntegerField(
