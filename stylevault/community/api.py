@@ -50,7 +50,7 @@ class FeedImageOut(serializers.Serializer):
         return selectors.image_file_url(image.pk)
 
     def get_liked(self, image) -> bool:
-        return image.pk in self.context["liked"]
+        return False  # per viewer: tiles are shared, _with_liked sets it for each request
 
 
 class FeedPageOut(serializers.Serializer):
@@ -145,7 +145,7 @@ def _viewer(request):
 
 def _tiles(page: Page) -> list[dict]:
     """The page's tiles as every viewer sees them (`liked` false; see _with_liked)."""
-    return FeedImageOut(page.items, many=True, context={"liked": frozenset()}).data
+    return FeedImageOut(page.items, many=True).data
 
 
 def _with_liked(request, tiles: list[dict]) -> list[dict]:
