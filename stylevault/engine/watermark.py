@@ -332,6 +332,8 @@ class Reading(NamedTuple):
 def read(image: Image.Image) -> Reading | None:
     """The payload and how clearly it was seen, when a mark passes the CRC; else None."""
     residual = _residual(image)
+    if not np.any(residual):  # a flat picture carries no mark (and has no spectrum to whiten)
+        return None
     window, origin = _autocorrelation(residual)
     for v in _lattice_candidates(window, origin):
         z, aligned = _align(_fold(residual, _refine(window, origin, v)))
