@@ -120,6 +120,14 @@ class ApiRateThrottle(ScopedRateThrottle):
         return settings.RATE_API
 
 
+def inline(view_class: type) -> type:
+    """Marks an API view whose GET makes only a few indexed reads (database, cache) and no
+    other network call: the web server runs it on its event loop's thread, without the two
+    thread switches of a hop (stylevault.asgi; decision 015)."""
+    view_class.runs_inline = True
+    return view_class
+
+
 def validated(serializer_class, data) -> dict:
     """Validates request data with a serializer; a failure becomes the VALIDATION_ERROR envelope."""
     serializer = serializer_class(data=data)

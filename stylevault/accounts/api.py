@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from stylevault import errors
 from stylevault.accounts import selectors, services
-from stylevault.api import CursorPagination, ScopedRateThrottle, validated
+from stylevault.api import CursorPagination, ScopedRateThrottle, inline, validated
 
 
 class LoginRateThrottle(ScopedRateThrottle):
@@ -175,6 +175,7 @@ def me_payload(user) -> dict:
     }
 
 
+@inline
 class MeView(APIView):
     @extend_schema(responses={200: MeOut}, tags=["accounts"])
     def get(self, request):

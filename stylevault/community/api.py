@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault import errors
-from stylevault.api import validated
+from stylevault.api import inline, validated
 from stylevault.community import selectors, services
 from stylevault.community.models import COMMENT_MAX_LENGTH
 from stylevault.openapi import error_responses
@@ -167,6 +167,7 @@ def _public_feed(cursor: str | None, limit: int) -> tuple[list[dict], Page]:
     return selectors.PUBLIC_FEED.get(("tiles", cursor, limit), build, keep=limit <= DEFAULT_LIMIT)
 
 
+@inline
 class FeedView(APIView):
     permission_classes = [permissions.AllowAny]
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault import errors
-from stylevault.api import CursorPagination, validated
+from stylevault.api import CursorPagination, inline, validated
 from stylevault.styles import search, selectors, services
 from stylevault.styles.models import MAX_PRICE, MIN_PRICE, StyleStatus
 from stylevault.web.files import stored_file_response
@@ -200,6 +200,7 @@ def _listing(request) -> dict:
     return paginator.get_paginated_response([style_payload(s, None) for s in page]).data
 
 
+@inline
 class StylesView(APIView):
     permission_classes = [permissions.AllowAny]
 

@@ -93,3 +93,93 @@ def test_a_request_body_reaches_the_api_and_errors_keep_the_envelope():
     assert status == 400 and headers["content-type"] == "application/json"
     error = json.loads(body)["error"]
     assert error["code"] == "VALIDATION_ERROR" and list(error["details"]["fields"]) == ["password"]
+
+
+def _bearer(user) -> tuple[bytes, bytes]:
+    from stylevault.accounts import services
+
+    return (b"authorization", f"Bearer {services.create_token(user=user, name='t')[1]}".encode())
+
+
+def test_marked_reads_run_on_the_loop_thread_and_everything_else_hops(make_user, signalled):
+    user = make_user("alice")
+    auth = _bearer(user)
+
+    async def requests():
+        me = await _call(_scope("GET", "/api/v1/me", [auth]))
+        loop_thread = threading.get_ident()
+        health = await _call(_scope("GET", "/healthz"))
+        change = json.dumps({"locale": "ko"}).encode()
+        patch_headers = [
+            auth,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(change)).encode()),
+        ]
+        patched = await _call(_scope("PATCH", "/api/v1/me", patch_headers), change)
+        return loop_thread, me, health, patched
+
+    loop_thread, me, health, patched = asyncio.run(requests())
+    assert me[0] == 200 and json.loads(me[2])["username"] == "alice"
+    assert health[0] == 200 and patched[0] == 200 and json.loads(patched[2])["locale"] == "ko"
+    on_loop, health_thread, patch_thread = signalled["started"]
+    assert on_loop == loop_thread, "GET /me (marked inline) ran on the event loop's thread"
+    assert health_thread != loop_thread and patch_thread != loop_thread
+
+
+def test_after_an_inline_request_the_loop_is_back_and_blocking_calls_are_refused_again():
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    from stylevault.accounts.models import User
+
+    async def requests():
+        status, _headers, body = await _call(
+            _scope("GET", "/api/v1/me", [(b"authorization", b"Bearer not-a-token")])
+        )
+        assert asyncio.get_running_loop() is not None
+        with pytest.raises(SynchronousOnlyOperation):
+            User.objects.count()
+        return status, json.loads(body)
+
+    status, body = asyncio.run(requests())
+    assert status == 401 and body["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_inline_can_be_switched_off(make_user, signalled, monkeypatch):
+    from stylevault.asgi import OneHopASGIHandler
+
+    monkeypatch.setenv("STYLEVAULT_WEB_INLINE", "0")
+    handler = OneHopASGIHandler()
+    auth = _bearer(make_user("alice"))
+
+    async def request():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await handler(_scope("GET", "/api/v1/me", [auth]), receive, send)
+        return sent[0]["status"], threading.get_ident()
+
+    status, loop_thread = asyncio.run(request())
+    assert status == 200 and signalled["started"][0] != loop_thread
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "inline"),
+    [
+        ("GET", "/api/v1/me", True),
+        ("HEAD", "/api/v1/feed", True),
+        ("GET", "/api/v1/styles", True),
+        ("POST", "/api/v1/styles", False),
+        ("GET", "/api/v1/styles/7", False),
+        ("GET", "/api/v1/no-such-thing", False),
+        ("GET", "/en/", False),
+    ],
+)
+def test_only_marked_api_reads_are_inline(method, path, inline):
+    from stylevault.asgi import runs_inline
+
+    assert runs_inline(method, path) is inline
