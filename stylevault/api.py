@@ -120,12 +120,17 @@ class ApiRateThrottle(ScopedRateThrottle):
         return settings.RATE_API
 
 
-def inline(view_class: type) -> type:
-    """Marks an API view whose GET makes only a few indexed reads (database, cache) and no
-    other network call: the web server runs it on its event loop's thread, without the two
-    thread switches of a hop (stylevault.asgi; decision 015)."""
-    view_class.runs_inline = True
-    return view_class
+def inline(*params: str):
+    """Marks an API view whose GET (and HEAD), with no query parameters but `params`, makes
+    only a few indexed reads (database, cache) and no other network call: the web server runs
+    it on its event loop's thread, without the two thread switches of a hop. Other parameters
+    (per-viewer or uncached queries) take the hop (stylevault.asgi; decision 015)."""
+
+    def mark(view_class: type) -> type:
+        view_class.inline_params = frozenset(params)
+        return view_class
+
+    return mark
 
 
 def validated(serializer_class, data) -> dict:

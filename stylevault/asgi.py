@@ -7,6 +7,7 @@ import functools
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
@@ -15,8 +16,9 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import FileResponse, Http404
-from django.urls import get_resolver, set_script_prefix
+from django.http import FileResponse
+from django.urls import URLResolver, get_resolver, set_script_prefix
+from django.urls.resolvers import RoutePattern
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
 logger = logging.getLogger(__name__)
@@ -38,9 +40,10 @@ class OneHopASGIHandler(ASGIHandler):
       borrows a one-thread executor from a stack of idle ones, so threads (and their database
       connections) are reused, one request at a time each.
 
-    At most STYLEVAULT_WEB_THREADS (default 8) requests run their sync part at once: more
-    threads than cores only fight over the GIL and the database, and a request waiting its
-    turn in the event loop costs nothing. A long response stream does not hold a turn.
+    At most STYLEVAULT_WEB_THREADS (default 8) requests run their sync part at once in worker
+    threads, plus one inline read on the loop's thread (decision 015): more threads than cores
+    only fight over the GIL and the database, and a request waiting its turn in the event loop
+    costs nothing. A long response stream does not hold a turn.
     """
 
     max_idle = 64
@@ -48,7 +51,8 @@ class OneHopASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         self._idle: list[ThreadPoolExecutor] = []
         self._turns = asyncio.Semaphore(int(os.environ.get("STYLEVAULT_WEB_THREADS", "8")))
-        self._inline = os.environ.get("STYLEVAULT_WEB_INLINE", "1") != "0"
+        switch = os.environ.get("STYLEVAULT_WEB_INLINE", "1").strip().lower()
+        self._inline = switch not in {"0", "false", "no", "off"}
         super().__init__()
 
     def load_middleware(self, is_async: bool = False) -> None:
@@ -73,7 +77,7 @@ class OneHopASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
-        if self._inline and runs_inline(scope["method"], scope["path"]):
+        if self._inline and runs_inline(scope["method"], scope["path"], scope["query_string"]):
             response = self._respond_inline(scope, body_file)
         else:
             async with self._turns:
@@ -138,29 +142,49 @@ class OneHopASGIHandler(ASGIHandler):
             raise sending.exception()
 
 
-@functools.lru_cache(maxsize=4096)
-def _inline_route(urlconf: str, path: str) -> bool:
-    try:
-        match = get_resolver(urlconf).resolve(path)
-    except Http404:
+def _routes(patterns, prefix: str = ""):
+    """(path, view) of every URL pattern without parameters; pages (language prefix) skipped."""
+    for pattern in patterns:
+        if not isinstance(pattern.pattern, RoutePattern):
+            continue  # i18n prefixes and regular expressions: never inline
+        route = prefix + str(pattern.pattern)
+        if "<" in route:
+            continue
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, route)
+        else:
+            yield "/" + route, pattern.callback
+
+
+@functools.cache
+def _inline_paths(urlconf: str) -> dict[str, frozenset[str]]:
+    """Path → query parameters that keep it inline, for every view marked `inline`."""
+    found = {}
+    for path, view in _routes(get_resolver(urlconf).url_patterns):
+        params = getattr(getattr(view, "cls", None), "inline_params", None)  # DRF's as_view()
+        if params is not None:
+            found[path] = params
+    return found
+
+
+def runs_inline(method: str, path: str, query_string: bytes = b"") -> bool:
+    """Whether this request goes to a view marked with stylevault.api.inline, asking only for
+    what that view allows inline."""
+    if method not in ("GET", "HEAD"):
         return False
-    view_class = getattr(match.func, "cls", None)  # DRF's as_view()
-    return bool(getattr(view_class, "runs_inline", False))
-
-
-def runs_inline(method: str, path: str) -> bool:
-    """Whether this request's view is marked with stylevault.api.inline (API reads only)."""
-    return (
-        method in ("GET", "HEAD")
-        and path.startswith("/api/")
-        and _inline_route(settings.ROOT_URLCONF, path)
-    )
+    allowed = _inline_paths(settings.ROOT_URLCONF).get(path)
+    if allowed is None:
+        return False
+    if not query_string:
+        return True
+    names = {name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
+    return names <= allowed
 
 
 @receiver(setting_changed)
-def _forget_inline_routes(*, setting: str, **kwargs) -> None:
+def _forget_inline_paths(*, setting: str, **kwargs) -> None:
     if setting == "ROOT_URLCONF":
-        _inline_route.cache_clear()
+        _inline_paths.cache_clear()
 
 
 def _application() -> OneHopASGIHandler:

@@ -93,6 +93,9 @@ if CONFIG.cache_url:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CONFIG.cache_url,
+            # A stalled Redis fails a request after seconds instead of hanging it (and, for
+            # the inline API reads, the whole event loop).
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
         }
     }
 else:

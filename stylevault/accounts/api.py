@@ -175,7 +175,7 @@ def me_payload(user) -> dict:
     }
 
 
-@inline
+@inline()
 class MeView(APIView):
     @extend_schema(responses={200: MeOut}, tags=["accounts"])
     def get(self, request):

@@ -167,7 +167,7 @@ def _public_feed(cursor: str | None, limit: int) -> tuple[list[dict], Page]:
     return selectors.PUBLIC_FEED.get(("tiles", cursor, limit), build, keep=limit <= DEFAULT_LIMIT)
 
 
-@inline
+@inline("cursor", "limit")
 class FeedView(APIView):
     permission_classes = [permissions.AllowAny]
 

@@ -3,8 +3,8 @@
 An image is registered with one 128-bit hash (64-bit DCT hash + 64-bit gradient hash) per
 window: the whole picture, and crops keeping 90% and 80% of its area at 9 and 25 positions,
 so that a cropped copy still meets a window of nearly the same framing (35 windows). A query hashes the
-whole picture it is given, as it is and turned by ±1° and ±2°, so that a small rotation is undone
-by one of them. Hashes are computed on a blurred 32×32 grey thumbnail, which JPEG and resizing
+whole picture it is given, as it is and turned by ±2°, so that a small rotation is undone (or
+halved) by one of them. Hashes are computed on a blurred 32×32 grey thumbnail, which JPEG and resizing
 barely move.
 
 The index is multi-index hashing on the binary codes (8 tables of 16 bits, one flipped bit per
@@ -33,9 +33,13 @@ _SIDES = (1.0, 0.95, 0.894)  # full, ~90% and ~80% of the area
 # Where crops of each size sit (shares of the free margin): finer for the tighter crops.
 _OFFSETS = {1.0: (0.5,), 0.95: (0.0, 0.5, 1.0), 0.894: (0.0, 0.25, 0.5, 0.75, 1.0)}
 _BORDER = 0.08
-# Degrees a query is also turned by. On busy pictures (fine texture, noise) a 2° turn alone moved
-# the hash by up to 21 bits; turned back, the closest window is within 11 (decision 011).
-_QUERY_TURNS = (0.0, -1.0, 1.0, -2.0, 2.0)
+# Degrees a query is also turned by, and the size it is turned at. On busy pictures (fine texture,
+# noise) a 2° turn alone moved the hash by up to 21 bits; turned back, within 11 (decision 011).
+_QUERY_TURNS = (-2.0, 2.0)
+_TURN_SIDE = 512
+# A query row this close to a registered window is taken at once; a farther match waits for the
+# other rows, which may find a closer image.
+_SURE_BITS = 8
 _TABLES = 8
 _KEYS = 1 << 16  # 16-bit substrings
 
@@ -68,9 +72,14 @@ def _code(grey: np.ndarray) -> np.ndarray:
 
 
 def _turned(grey: np.ndarray, degrees: float) -> np.ndarray:
-    if not degrees:
-        return grey
+    """`grey` turned about its centre; a large picture is first shrunk to _TURN_SIDE on its
+    shorter side (the hash only looks at a 32×32 thumbnail; turning 40 Mpx cost a second)."""
     height, width = grey.shape
+    scale = _TURN_SIDE / min(height, width)
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        height, width = grey.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
     return cv2.warpAffine(
         grey, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -79,10 +88,10 @@ def _turned(grey: np.ndarray, degrees: float) -> np.ndarray:
 
 def fingerprints(image: Image.Image, *, registering: bool = True) -> np.ndarray:
     """uint8 rows of FINGERPRINT_BYTES: every window when registering; when querying, the whole
-    picture at each of _QUERY_TURNS."""
+    picture as given, then turned by each of _QUERY_TURNS."""
     grey = np.asarray(image.convert("L"), dtype=np.float32)
     if not registering:
-        return np.stack([_code(_turned(grey, degrees)) for degrees in _QUERY_TURNS])
+        return np.stack([_code(grey), *(_code(_turned(grey, d)) for d in _QUERY_TURNS)])
     height, width = grey.shape
     return np.stack(
         [
@@ -217,17 +226,24 @@ class FingerprintIndex:
             self._owners = np.concatenate([self._owners, np.full(len(rows), int(image_id))])
 
     def search(self, codes: np.ndarray) -> Match | None:
-        """The registered image closest to the first query row that has one within
-        MATCH_MAX_BITS (rows in order of preference: a plain copy stops at the first probe)."""
+        """The registered image closest to any query row, if within MATCH_MAX_BITS. Rows come
+        in order of preference: a match within _SURE_BITS ends the search (a plain copy costs
+        one probe)."""
         queries = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, FINGERPRINT_BYTES)
-        with self._lock:
-            for query in queries:
+        best: tuple[int, int] | None = None
+        for query in queries:
+            with self._lock:
                 rows, distances = self._hash.search(query, MATCH_MAX_BITS)
                 if len(rows):
                     closest = int(np.argmin(distances))
-                    distance, image_id = int(distances[closest]), int(self._owners[rows[closest]])
-                    return Match(image_id, distance, round(1 - distance / (MATCH_MAX_BITS + 1), 3))
-        return None
+                    found = (int(distances[closest]), int(self._owners[rows[closest]]))
+                    best = found if best is None or found < best else best
+            if best is not None and best[0] <= _SURE_BITS:
+                break
+        if best is None:
+            return None
+        distance, image_id = best
+        return Match(image_id, distance, round(1 - distance / (MATCH_MAX_BITS + 1), 3))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the index atomically (codes and owners)."""

@@ -200,7 +200,7 @@ def _listing(request) -> dict:
     return paginator.get_paginated_response([style_payload(s, None) for s in page]).data
 
 
-@inline
+@inline("tags", "q", "cursor", "limit")
 class StylesView(APIView):
     permission_classes = [permissions.AllowAny]
 

@@ -98,9 +98,10 @@ def _postprocessing() -> dict:
     }
 
 
-def _lookup(indexed: int) -> dict:
+def _lookup(indexed: int) -> list[dict]:
     from stylevault.engine.demo_art import procedural_artist
     from stylevault.engine.fingerprint import FingerprintIndex, fingerprints
+    from tests.engine.test_postprocess import _foreign
 
     rng = np.random.default_rng(7)
     index = FingerprintIndex()
@@ -117,25 +118,36 @@ def _lookup(indexed: int) -> dict:
     # codes (not the measured queries' buckets) as a running server would have.
     for _ in range(100):
         index.search(rng.integers(0, 256, size=(1, 16), dtype=np.uint8))
-    timings = []
-    for n in range(300):
-        query = fingerprints(real[n % len(real)].resize((200, 200)), registering=False)
-        started = time.perf_counter()
-        index.search(query)
-        timings.append((time.perf_counter() - started) * 1000)
-    p95 = _percentile(timings, 95)
-    return {
-        "benchmark": f"fingerprint lookup at {indexed:,} images ({indexed * rows:,} codes)",
-        "p50_ms": round(_percentile(timings, 50), 2),
-        "p95_ms": round(p95, 2),
-        "goal": "p95 <= 5 ms",
-        "met": "yes" if p95 <= 5 else "NO",
+    # Copies of registered images end at the first query row; foreign pictures probe them all.
+    kinds = {
+        "found": [real[n % len(real)].resize((200, 200)) for n in range(300)],
+        "not found": [_foreign(2 * 10**6 + n) for n in range(300)],
     }
+    results = []
+    for kind, pictures in kinds.items():
+        timings = []
+        for picture in pictures:
+            query = fingerprints(picture, registering=False)
+            started = time.perf_counter()
+            index.search(query)
+            timings.append((time.perf_counter() - started) * 1000)
+        p95 = _percentile(timings, 95)
+        results.append(
+            {
+                "benchmark": f"fingerprint lookup at {indexed:,} images ({indexed * rows:,} "
+                f"codes), {kind}",
+                "p50_ms": round(_percentile(timings, 50), 2),
+                "p95_ms": round(p95, 2),
+                "goal": "p95 <= 5 ms",
+                "met": "yes" if p95 <= 5 else "NO",
+            }
+        )
+    return results
 
 
 def main(images: int = IMAGES, foreign: int = FOREIGN, indexed: int = INDEXED) -> list[dict]:
     sys.path.insert(0, str(ROOT))
-    return [*_identification(images, foreign), _postprocessing(), _lookup(indexed)]
+    return [*_identification(images, foreign), _postprocessing(), *_lookup(indexed)]
 
 
 if __name__ == "__main__":

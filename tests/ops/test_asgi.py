@@ -168,18 +168,53 @@ def test_inline_can_be_switched_off(make_user, signalled, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "inline"),
+    ("method", "path", "query", "inline"),
     [
-        ("GET", "/api/v1/me", True),
-        ("HEAD", "/api/v1/feed", True),
-        ("GET", "/api/v1/styles", True),
-        ("POST", "/api/v1/styles", False),
-        ("GET", "/api/v1/styles/7", False),
-        ("GET", "/api/v1/no-such-thing", False),
-        ("GET", "/en/", False),
+        ("GET", "/api/v1/me", b"", True),
+        ("HEAD", "/api/v1/feed", b"", True),
+        ("GET", "/api/v1/feed", b"cursor=abc&limit=20", True),
+        ("GET", "/api/v1/feed", b"following=1", False),  # per viewer, never kept
+        ("GET", "/api/v1/feed", b"artist=3", False),
+        ("GET", "/api/v1/styles", b"tags=ink,sea&q=boat", True),
+        ("GET", "/api/v1/styles", b"tags=ink&utm_source=x", False),
+        ("POST", "/api/v1/styles", b"", False),
+        ("GET", "/api/v1/styles/7", b"", False),
+        ("GET", "/api/v1/no-such-thing", b"", False),
+        ("GET", "/api/v1/" + "x" * 10_000, b"", False),
+        ("GET", "/en/", b"", False),
     ],
 )
-def test_only_marked_api_reads_are_inline(method, path, inline):
+def test_only_marked_api_reads_are_inline(method, path, query, inline):
     from stylevault.asgi import runs_inline
 
-    assert runs_inline(method, path) is inline
+    assert runs_inline(method, path, query) is inline
+
+
+def test_a_failing_inline_request_gives_the_loop_back(monkeypatch):
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    from stylevault.accounts import selectors
+    from stylevault.accounts.models import User
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    def loop_is_back_and_guarded():
+        assert asyncio.get_running_loop() is not None
+        with pytest.raises(SynchronousOnlyOperation):
+            User.objects.count()
+
+    scope = _scope("GET", "/api/v1/me", [(b"authorization", b"Bearer abc")])
+
+    async def requests():
+        monkeypatch.setattr(selectors, "user_by_token", broken)  # inside the view
+        status, _headers, body = await _call(scope)
+        loop_is_back_and_guarded()
+        monkeypatch.setattr(application, "create_request", broken)  # outside Django's net
+        with pytest.raises(RuntimeError):
+            await _call(scope)
+        loop_is_back_and_guarded()
+        return status, json.loads(body)
+
+    status, body = asyncio.run(requests())
+    assert status == 500 and body["error"]["code"] == "INTERNAL_ERROR"
