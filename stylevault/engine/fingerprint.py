@@ -71,15 +71,19 @@ def _code(grey: np.ndarray) -> np.ndarray:
     return np.packbits(np.concatenate([dct_bits, gradient_bits]))
 
 
-def _turned(grey: np.ndarray, degrees: float) -> np.ndarray:
-    """`grey` turned about its centre; a large picture is first shrunk to _TURN_SIDE on its
-    shorter side (the hash only looks at a 32×32 thumbnail; turning 40 Mpx cost a second)."""
+def _shrunk(grey: np.ndarray) -> np.ndarray:
+    """`grey` at most _TURN_SIDE on its shorter side: the hash only looks at a 32×32 thumbnail,
+    and turning 40 Mpx cost a second."""
     height, width = grey.shape
     scale = _TURN_SIDE / min(height, width)
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-        height, width = grey.shape
+    if scale >= 1.0:
+        return grey
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def _turned(grey: np.ndarray, degrees: float) -> np.ndarray:
+    height, width = grey.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
     return cv2.warpAffine(
         grey, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -91,7 +95,8 @@ def fingerprints(image: Image.Image, *, registering: bool = True) -> np.ndarray:
     picture as given, then turned by each of _QUERY_TURNS."""
     grey = np.asarray(image.convert("L"), dtype=np.float32)
     if not registering:
-        return np.stack([_code(grey), *(_code(_turned(grey, d)) for d in _QUERY_TURNS)])
+        small = _shrunk(grey)
+        return np.stack([_code(grey), *(_code(_turned(small, d)) for d in _QUERY_TURNS)])
     height, width = grey.shape
     return np.stack(
         [

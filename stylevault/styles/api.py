@@ -179,11 +179,15 @@ def _no_style() -> str:
     return _("No such style.")
 
 
+# What clients send to list styles: pages asking only for these are kept, and run inline.
+_LISTING_PARAMS = ("tags", "q", "cursor", "limit")
+
+
 def _shared(request) -> bool:
     """Whether a listing is worth keeping: only the parameters clients send, default pages."""
     params = request.query_params
     limit = params.get("limit", "")
-    return set(params) <= {"tags", "q", "cursor", "limit"} and (
+    return set(params) <= set(_LISTING_PARAMS) and (
         not limit or (limit.isdigit() and int(limit) <= CursorPagination.page_size)
     )
 
@@ -200,7 +204,7 @@ def _listing(request) -> dict:
     return paginator.get_paginated_response([style_payload(s, None) for s in page]).data
 
 
-@inline("tags", "q", "cursor", "limit")
+@inline(*_LISTING_PARAMS)
 class StylesView(APIView):
     permission_classes = [permissions.AllowAny]
 

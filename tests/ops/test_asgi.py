@@ -32,7 +32,7 @@ def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]] = ()) -> d
     }
 
 
-async def _call(scope: dict, body: bytes = b"") -> tuple[int, dict, bytes]:
+async def _call(scope: dict, body: bytes = b"", app=application) -> tuple[int, dict, bytes]:
     """One request; the client then stays connected (a second receive never answers)."""
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
     sent = []
@@ -45,7 +45,7 @@ async def _call(scope: dict, body: bytes = b"") -> tuple[int, dict, bytes]:
     async def send(message):
         sent.append(message)
 
-    await application(scope, receive, send)
+    await app(scope, receive, send)
     start = sent[0]
     headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
@@ -152,16 +152,8 @@ def test_inline_can_be_switched_off(make_user, signalled, monkeypatch):
     auth = _bearer(make_user("alice"))
 
     async def request():
-        sent = []
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            sent.append(message)
-
-        await handler(_scope("GET", "/api/v1/me", [auth]), receive, send)
-        return sent[0]["status"], threading.get_ident()
+        status, _headers, _body = await _call(_scope("GET", "/api/v1/me", [auth]), app=handler)
+        return status, threading.get_ident()
 
     status, loop_thread = asyncio.run(request())
     assert status == 200 and signalled["started"][0] != loop_thread
