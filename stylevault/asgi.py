@@ -20,6 +20,8 @@ from django.http import FileResponse
 from django.urls import URLResolver, get_resolver, set_script_prefix
 from django.urls.resolvers import RoutePattern
 
+from stylevault import readcache
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class OneHopASGIHandler(ASGIHandler):
         super().load_middleware(is_async=False)
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            return await self._lifespan(receive, send)
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
         executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, "request")
@@ -70,6 +74,17 @@ class OneHopASGIHandler(ASGIHandler):
                 self._idle.append(executor)
             else:
                 executor.shutdown(wait=False)
+
+    async def _lifespan(self, receive, send) -> None:
+        """A server process starting: its read caches follow changes the database pushes."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                readcache.listen()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def handle(self, scope, receive, send) -> None:
         try:

@@ -1,15 +1,24 @@
-"""Fixed-window rate limits shared by every process: Redis INCR in distributed mode, one
+"""Fixed-window rate limits shared by every process: Redis INCRBY in distributed mode, one
 atomic UPSERT on the database in embedded mode.
 
 One limiter serves the API throttles and the HTML forms, so a login form and the login API
 share the same budget per IP.
+
+A process takes several requests' worth of a window's count at once while the limit is far
+(an eighth of what is left, at most 16) and spends them before counting again, so a busy
+client costs one shared count every few requests instead of one per request. A process never
+lets through more than it counted; what it took and did not spend when the window ends is
+lost, so with several processes a client may be stopped up to a few requests before the
+limit (decision 001).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
+from collections import OrderedDict
 
 from django.conf import settings
 from django.db import connection
@@ -17,14 +26,16 @@ from django.db import connection
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-# Counts in the current window; a new window restarts at 1. Valid on SQLite ≥ 3.35 and PostgreSQL.
+# Adds to the current window's count; a new window restarts from what is added. Valid on
+# SQLite ≥ 3.35 and PostgreSQL.
 _UPSERT = (
-    "INSERT INTO ops_ratecounter (key, slot, count) VALUES (%s, %s, 1) "
+    "INSERT INTO ops_ratecounter (key, slot, count) VALUES (%s, %s, %s) "
     "ON CONFLICT (key) DO UPDATE SET "
     "count = CASE WHEN ops_ratecounter.slot = excluded.slot "
-    "THEN ops_ratecounter.count + 1 ELSE 1 END, slot = excluded.slot "
-    "RETURNING count"
+    "THEN ops_ratecounter.count + excluded.count ELSE excluded.count END, "
+    "slot = excluded.slot RETURNING count"
 )
+MAX_TAKEN = 16
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -36,10 +47,10 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _SECONDS[unit]
 
 
-# One command per request: INCR, and the window's expiry set by the request that opens it.
+# One command: INCRBY, and the window's expiry set by the call that opens it.
 _INCR_WITH_EXPIRY = (
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+    "local n = redis.call('INCRBY', KEYS[1], ARGV[2]) "
+    "if n == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 )
 
 
@@ -50,14 +61,53 @@ def _redis_counter():
     return cache._cache.get_client(None, write=True).register_script(_INCR_WITH_EXPIRY)
 
 
-def _count_in_redis(key: str, period: int) -> int:
-    return int(_redis_counter()(keys=[key], args=[period + 1]))
+def _count_in_redis(key: str, period: int, window: int, taken: int) -> int:
+    return int(_redis_counter()(keys=[f"{key}:{window}"], args=[period + 1, taken]))
 
 
-def _count_in_database(key: str, window: int) -> int:
+def _count_in_database(key: str, period: int, window: int, taken: int) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [key, window])
+        cursor.execute(_UPSERT, [key, window, taken])
         return int(cursor.fetchone()[0])
+
+
+class _Spare:
+    """Requests this process counted and has not spent yet, per key, for one window each."""
+
+    entries = 10_000  # keys kept; forgetting one only loses what it had taken
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[str, tuple[int, int, int]] = OrderedDict()  # window, spare, seen
+        self._lock = threading.Lock()
+
+    def spend(self, key: str, window: int) -> tuple[bool, int | None]:
+        """(whether a counted request was left to spend, the window's count last seen)."""
+        with self._lock:
+            kept_window, spare, seen = self._kept.get(key, (window, 0, None))
+            if kept_window != window:
+                return False, None
+            if spare:
+                self._kept[key] = (window, spare - 1, seen)
+                self._kept.move_to_end(key)
+            return spare > 0, seen
+
+    def keep(self, key: str, window: int, spare: int, seen: int) -> None:
+        """Adds `spare` counted requests; threads that counted at once keep all they took."""
+        with self._lock:
+            kept_window, kept_spare, kept_seen = self._kept.get(key, (window, 0, 0))
+            if kept_window == window:
+                spare, seen = spare + kept_spare, max(seen, kept_seen)
+            self._kept[key] = (window, spare, seen)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.entries:
+                self._kept.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_spare = _Spare()
 
 
 def hit(scope: str, key: str, rate: str) -> int | None:
@@ -66,13 +116,23 @@ def hit(scope: str, key: str, rate: str) -> int | None:
     now = time.time()
     window = int(now // period)
     counter_key = f"rl:{scope}:{key}"[:200]
-    if settings.CONFIG.cache_url:
-        count = _count_in_redis(f"{counter_key}:{window}", period)
-    else:
-        count = _count_in_database(counter_key, window)
-    if count > limit:
+    spent, seen = _spare.spend(counter_key, window)
+    if spent:
+        return None
+    # Unseen in this window: count one, to learn where the window stands.
+    taken = 1 if seen is None else max(1, min(MAX_TAKEN, (limit - seen) // 8))
+    count_in = _count_in_redis if settings.CONFIG.cache_url else _count_in_database
+    count = count_in(counter_key, period, window, taken)
+    allowed = min(taken, limit - (count - taken))  # of the requests just counted
+    if allowed <= 0:
         return max(1, int((window + 1) * period - now) + 1)
+    _spare.keep(counter_key, window, allowed - 1, count)
     return None
+
+
+def forget_spare() -> None:
+    """Drops what this process counted ahead (tests start each from fresh counters)."""
+    _spare.clear()
 
 
 def client_ip(request) -> str:

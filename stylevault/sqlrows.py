@@ -43,19 +43,26 @@ def _loader(model: type[Model]) -> tuple[list[str], list[tuple[int, list, object
 def fetch(sql: str, params: list, *models: type[Model]) -> list[tuple[Model, ...]]:
     """Runs `sql`, whose columns are `columns(model, ...)` of each of `models` in turn, and
     returns one tuple of instances per row."""
+    return [instances(row, *models) for row in rows(sql, params)]
+
+
+def rows(sql: str, params: list) -> list[tuple]:
+    """The raw rows of `sql`: what a cache keeps, to make fresh instances of each time."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    loaders = [(model, *_loader(model)) for model in models]
-    result = []
-    for row in rows:
-        instances, start = [], 0
-        for model, names, converters in loaders:
-            values = list(row[start : start + len(names)])
-            for index, functions, column in converters:
-                for convert in functions:
-                    values[index] = convert(values[index], column, connection)
-            instances.append(model.from_db(connection.alias, names, values))
-            start += len(names)
-        result.append(tuple(instances))
-    return result
+        return cursor.fetchall()
+
+
+def instances(row: tuple, *models: type[Model]) -> tuple[Model, ...]:
+    """One instance of each of `models` from `row`, whose columns are `columns(model, ...)`
+    of each in turn."""
+    found, start = [], 0
+    for model in models:
+        names, converters = _loader(model)
+        values = list(row[start : start + len(names)])
+        for index, functions, column in converters:
+            for convert in functions:
+                values[index] = convert(values[index], column, connection)
+        found.append(model.from_db(connection.alias, names, values))
+        start += len(names)
+    return tuple(found)

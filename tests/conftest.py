@@ -25,7 +25,11 @@ def _private_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
-    """Rate-limit counters must not leak between tests (they live in the database)."""
+    """Rate-limit counters must not leak between tests (they live in the database, and what
+    this process counted ahead in its memory)."""
+    from stylevault import ratelimit
+
+    ratelimit.forget_spare()
     yield
     if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
         request.fixturenames

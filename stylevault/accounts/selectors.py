@@ -8,6 +8,12 @@ from django.db.models import QuerySet
 
 from stylevault import sqlrows
 from stylevault.accounts.models import ApiToken, ArtistApplication, User
+from stylevault.readcache import ReadCache
+
+# Live tokens and their users, by token hash, in web servers that hear of changes at once
+# (stylevault.readcache): a revoked token or a deactivated user stops working everywhere
+# when the change commits. Kept as rows, so each request gets instances of its own.
+TOKENS = ReadCache("tokens", seconds=60.0, entries=4096, pushed_only=True)
 
 
 @functools.cache
@@ -21,13 +27,22 @@ def _token_sql() -> str:
 
 def user_by_token(token_hash: str) -> ApiToken | None:
     """The live token with this hash, its user loaded; runs on every API request, hence SQL
-    written once (stylevault.sqlrows)."""
-    rows = sqlrows.fetch(_token_sql(), [token_hash], ApiToken, User)
+    written once (stylevault.sqlrows) and kept while nothing changes. Unknown hashes are not
+    kept: a new token must work at once, and guesses must not fill the cache."""
+    rows = TOKENS.get(token_hash, lambda: sqlrows.rows(_token_sql(), [token_hash]), keep=bool)
     if not rows:
         return None
-    token, user = rows[0]
+    token, user = sqlrows.instances(rows[0], ApiToken, User)
     token.user = user
     return token
+
+
+def tokens_changed(*, update_fields=None, **kwargs) -> None:
+    """Receives saves and deletes of users and tokens (accounts.apps), the console's too:
+    any of them may end a token's use or change what its requests may do. A log-in's own
+    save (last_login) changes nothing a token request reads."""
+    if update_fields is None or set(update_fields) != {"last_login"}:
+        TOKENS.changed()
 
 
 def tokens_of(user: User) -> QuerySet[ApiToken]:

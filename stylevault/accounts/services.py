@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from stylevault import errors, imaging
+from stylevault.accounts import selectors
 from stylevault.accounts.models import (
     ApiToken,
     ApplicationStatus,
@@ -114,6 +115,7 @@ def touch_token(token: ApiToken) -> None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        selectors.TOKENS.forget(token.token_hash)  # re-read, or every request would touch
 
 
 def set_locale(*, user: User, locale: str) -> User:

@@ -106,6 +106,16 @@ class SubscriptionStatus(models.TextChoices):
     INCOMPLETE = "incomplete", _("Waiting for payment")
 
 
+class SubscriptionQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        """Bulk changes drop kept plans as saves do (billing.apps): no write path is missed."""
+        from stylevault.billing.selectors import subscriptions_changed
+
+        count = super().update(**kwargs)
+        subscriptions_changed()
+        return count
+
+
 class Subscription(models.Model):
     """A user's plan. Free users have none (or a cancelled one)."""
 
@@ -130,6 +140,8 @@ class Subscription(models.Model):
     last_event_at = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("subscription")

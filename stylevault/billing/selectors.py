@@ -20,8 +20,12 @@ from stylevault.billing.models import (
 )
 from stylevault.ledger import services as ledger
 from stylevault.ledger.models import Account, Transfer, TransferKind, TransferState
+from stylevault.readcache import ReadCache
 
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+# Plans by user id (none kept as no rows), in web servers that hear of changes at once
+# (stylevault.readcache): GET /me and every limit check read one.
+SUBSCRIPTIONS = ReadCache("subscriptions", seconds=60.0, entries=4096, pushed_only=True)
 
 
 @functools.cache
@@ -36,8 +40,13 @@ def subscription_of(user) -> Subscription | None:
     """Read on every request that checks limits or shows the plan: SQL written once."""
     if user is None or not getattr(user, "is_authenticated", True):
         return None
-    rows = sqlrows.fetch(_subscription_sql(), [user.pk], Subscription)
-    return rows[0][0] if rows else None
+    rows = SUBSCRIPTIONS.get(user.pk, lambda: sqlrows.rows(_subscription_sql(), [user.pk]))
+    return sqlrows.instances(rows[0], Subscription)[0] if rows else None
+
+
+def subscriptions_changed(**kwargs) -> None:
+    """Receives every write of subscriptions (billing.apps, SubscriptionQuerySet.update)."""
+    SUBSCRIPTIONS.changed()
 
 
 def tier_of(user) -> Tier:

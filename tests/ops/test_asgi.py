@@ -210,3 +210,29 @@ def test_a_failing_inline_request_gives_the_loop_back(monkeypatch):
 
     status, body = asyncio.run(requests())
     assert status == 500 and body["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_server_start_follows_pushed_changes_where_the_database_pushes(monkeypatch):
+    """uvicorn's lifespan start: on PostgreSQL the read caches start listening; on SQLite
+    the start completes and they keep reading generation rows."""
+    from django.db import connection
+
+    from stylevault import readcache
+
+    started = []
+    monkeypatch.setattr(readcache._push, "start", lambda params: started.append(params))
+    messages = [{"type": "lifespan.shutdown"}, {"type": "lifespan.startup"}]
+    sent = []
+
+    async def receive():
+        return messages.pop()
+
+    async def send(message):
+        sent.append(message["type"])
+
+    asyncio.run(application({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    if connection.vendor == "postgresql":
+        assert started[0]["application_name"] == readcache.LISTENER
+    else:
+        assert started == []

@@ -29,7 +29,7 @@ class Command(BaseCommand):
             port=port,
             workers=processes,
             access_log=False,
-            lifespan="off",
+            lifespan="on",
             proxy_headers=True,
             server_header=False,
         )

@@ -1,0 +1,133 @@
+"""On PostgreSQL, web servers keep tokens, plans and shared pages while the database pushes
+every change (stylevault.readcache, decision 016): a change made by another process must reach
+this one at once, and a lost listening connection must never leave stale reads behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+from stylevault import readcache
+from stylevault.accounts.models import ApiToken
+from stylevault.billing import selectors as billing
+from stylevault.billing.models import Subscription, SubscriptionStatus
+from tests.conftest import on_postgres
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def eventually(check, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "did not happen in time"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def pushed(monkeypatch):
+    if not on_postgres():
+        pytest.skip("only PostgreSQL pushes changes (SQLite reads the generation rows)")
+    monkeypatch.setattr(readcache._push, "ping_seconds", 0.2)
+    monkeypatch.setattr(readcache._push, "retry_seconds", 0.2)
+    assert readcache.listen()
+    eventually(lambda: readcache._push.live)
+    yield
+    readcache.stop_listening()
+
+
+def other_process(*statements: tuple[str, list]) -> None:
+    """What another server process does: statements in one transaction of its own."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params) as conn:
+        for sql, values in statements:
+            conn.execute(sql, values)
+        conn.commit()
+
+
+def notify_from_elsewhere(name: str) -> None:
+    """ReadCache.changed() in another process."""
+    other_process(
+        (readcache._BUMP, [name]), ("SELECT pg_notify(%s, %s)", [readcache.CHANNEL, name])
+    )
+
+
+def test_kept_values_need_no_query_and_follow_changes_from_elsewhere(
+    pushed, django_assert_num_queries
+):
+    cache = readcache.ReadCache("push-test", pushed_only=True)
+    builds = []
+    cache.get("k", lambda: builds.append(1))
+    with django_assert_num_queries(0):
+        cache.get("k", lambda: builds.append(1))
+    assert len(builds) == 1
+    notify_from_elsewhere("push-test")
+    eventually(lambda: (cache.get("k", lambda: builds.append(1)), len(builds) == 2)[1])
+
+
+def test_a_token_revoked_by_another_process_stops_working(pushed, user, token_client, tmp_path):
+    client = token_client(user)
+    assert client.get("/api/v1/me").status_code == 200
+    assert client.get("/api/v1/me").status_code == 200, "now kept"
+    token = ApiToken.objects.get(user=user)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "STYLEVAULT_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "stylevault.settings",
+    }
+    script = (
+        "import django; django.setup();"
+        "from stylevault.accounts import services; from stylevault.accounts.models import User;"
+        f"services.revoke_token(user=User.objects.get(pk={user.pk}), token_id={token.pk})"
+    )
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True)
+    eventually(lambda: client.get("/api/v1/me").status_code == 401)
+
+
+def test_a_plan_changed_in_bulk_is_seen_at_once(pushed, user):
+    assert billing.tier_of(user).name == "free"
+    subscription = Subscription.objects.create(user=user, provider="stripe")
+    Subscription.objects.filter(pk=subscription.pk).update(
+        tier="pro", status=SubscriptionStatus.ACTIVE
+    )
+    assert billing.tier_of(user).name == "pro"
+    Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.CANCELED)
+    assert billing.tier_of(user).name == "free"
+
+
+def test_a_lost_listener_falls_back_to_rows_then_forgets_what_it_kept(pushed):
+    cache = readcache.ReadCache("push-test", pushed_only=False)
+    builds = []
+    cache.get("early", lambda: builds.append("early"))
+    cache.get("k", lambda: builds.append("k"))
+    other_process(
+        (
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [readcache.LISTENER],
+        )
+    )
+    eventually(lambda: not readcache._push.live)
+    other_process((readcache._BUMP, ["push-test"]))  # a change nobody hears of
+    cache.get("k", lambda: builds.append("k"))
+    assert builds == ["early", "k", "k"], "while deaf, the generation row decides"
+    eventually(lambda: readcache._push.live)
+    cache.get("k", lambda: builds.append("k"))
+    cache.get("early", lambda: builds.append("early"))
+    assert builds[3:] == ["k", "early"], "back live: nothing kept before is trusted"
+
+
+def _database_url() -> str:
+    settings = connection.settings_dict
+    return (
+        f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
