@@ -80,7 +80,10 @@ class OneHopASGIHandler(ASGIHandler):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                readcache.listen()
+                try:
+                    readcache.listen()
+                except Exception:  # the caches then read generation rows: slower, still right
+                    logger.exception("Read caches cannot follow pushed changes")
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})

@@ -5,16 +5,17 @@ One limiter serves the API throttles and the HTML forms, so a login form and the
 share the same budget per IP.
 
 A process takes several requests' worth of a window's count at once while the limit is far
-(an eighth of what is left, at most 16) and spends them before counting again, so a busy
-client costs one shared count every few requests instead of one per request. A process never
-lets through more than it counted; what it took and did not spend when the window ends is
-lost, so with several processes a client may be stopped up to a few requests before the
-limit (decision 001).
+(an eighth of what is left, shared by the web processes, at most 16) and spends them before
+counting again, so a busy client costs one shared count every few requests instead of one
+per request. A process never lets through more than it counted; what the processes took and
+did not spend is at most an eighth of the limit, so a client always gets at least seven
+eighths of it (decision 001).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 import time
@@ -32,8 +33,11 @@ _UPSERT = (
     "INSERT INTO ops_ratecounter (key, slot, count) VALUES (%s, %s, %s) "
     "ON CONFLICT (key) DO UPDATE SET "
     "count = CASE WHEN ops_ratecounter.slot = excluded.slot "
-    "THEN ops_ratecounter.count + excluded.count ELSE excluded.count END, "
-    "slot = excluded.slot RETURNING count"
+    "THEN ops_ratecounter.count + excluded.count "
+    "WHEN ops_ratecounter.slot < excluded.slot THEN excluded.count "
+    "ELSE ops_ratecounter.count END, "  # a late request of a past window changes nothing
+    "slot = CASE WHEN ops_ratecounter.slot < excluded.slot "
+    "THEN excluded.slot ELSE ops_ratecounter.slot END RETURNING count"
 )
 MAX_TAKEN = 16
 
@@ -108,19 +112,26 @@ class _Spare:
 
 
 _spare = _Spare()
+_now = time.time  # tests set the clock here
+
+
+def _sharing_processes() -> int:
+    """Web processes of this host (`stylevault serve --processes` sets it for its workers)."""
+    return max(1, int(os.environ.get("STYLEVAULT_WEB_PROCESSES") or 1))
 
 
 def hit(scope: str, key: str, rate: str) -> int | None:
     """Counts one request; returns the seconds to wait when over the limit, else None."""
     limit, period = parse_rate(rate)
-    now = time.time()
+    now = _now()
     window = int(now // period)
     counter_key = f"rl:{scope}:{key}"[:200]
     spent, seen = _spare.spend(counter_key, window)
     if spent:
         return None
     # Unseen in this window: count one, to learn where the window stands.
-    taken = 1 if seen is None else max(1, min(MAX_TAKEN, (limit - seen) // 8))
+    ahead = 0 if seen is None else (limit - seen) // (8 * _sharing_processes())
+    taken = max(1, min(MAX_TAKEN, ahead))
     count_in = _count_in_redis if settings.CONFIG.cache_url else _count_in_database
     count = count_in(counter_key, period, window, taken)
     allowed = min(taken, limit - (count - taken))  # of the requests just counted

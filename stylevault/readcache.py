@@ -4,16 +4,17 @@ keep: the public feed's pages and style searches (measured at 1M images and 100k
 and, in web servers on PostgreSQL, the token behind each API request.
 
 Each cache has a generation number. A service that changes what the cache shows calls
-`changed()` in its own transaction, so the new number takes effect exactly when the change
-commits; what a process kept under an older number is not used again. The number lives:
+`changed()` in its own transaction, so the new number takes effect when the change commits;
+what a process kept under an older number is not used again. The number lives:
 
 - in the database (table ops_readgeneration), read with one indexed lookup per request;
 - in web servers on PostgreSQL, also in the process itself: `changed()` sends a NOTIFY in its
   transaction, which PostgreSQL delivers on commit to every process LISTENing (`listen()`,
   started by stylevault.asgi), so requests read no row at all (decision 016). A change then
-  shows in other processes as soon as its notification arrives (well under a millisecond on
-  one host), and at once in the process that made it. While the listening connection is
-  down, caches fall back to the row, and forget what they kept when it comes back.
+  shows in other processes as soon as its notification is heard (typically well under a
+  millisecond on one host), and at once in the process that made it. While the listening
+  connection is down or silent, caches fall back to the row (caches kept only while pushed,
+  which have no row, keep nothing), and forget what they kept when it comes back.
 
 Entries also expire after `seconds`, which bounds how long a change that does not bump (an
 artist renaming a style shown in a tile) stays unseen.
@@ -47,7 +48,7 @@ class ReadCache:
         self, name: str, *, seconds: float = 30.0, entries: int = 256, pushed_only: bool = False
     ) -> None:
         """`pushed_only`: keep entries only while changes are pushed (`listen()`), for reads
-        that cost no more than reading the generation row would."""
+        that cost no more than reading a generation row would; such caches have no row."""
         self.name, self.seconds, self.entries = name, seconds, entries
         self.pushed_only = pushed_only
         self._kept: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
@@ -61,9 +62,10 @@ class ReadCache:
         are shared between requests: callers must not change them. Callers pass keep=False
         for what is rarely shared (large pages, unusual queries), so that no client can fill
         the cache with pages nobody else asks for, or a test of the value built."""
-        if keep is False or (self.pushed_only and not _push.live):
+        generation = self._generation() if keep is not False else None
+        if generation is None:
             return build()
-        generation, now = self._generation(), time.monotonic()
+        now = time.monotonic()
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == generation and kept[1] > now:
@@ -81,7 +83,8 @@ class ReadCache:
     def changed(self) -> None:
         """Call in the transaction that changes what this cache shows."""
         with connection.cursor() as cursor:
-            cursor.execute(_BUMP, [self.name])
+            if not self.pushed_only:
+                cursor.execute(_BUMP, [self.name])
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, self.name])
         # This process need not wait for its own notification to read what it wrote.
@@ -95,10 +98,15 @@ class ReadCache:
         with self._lock:
             self._kept.clear()
 
-    def _generation(self) -> Hashable:
+    def _generation(self) -> Hashable | None:
+        """The current generation, or None when nothing may be kept or used now."""
         pushed = _push.generation(self.name)
         if pushed is not None:
-            return pushed
+            # Inside a transaction, reads may see its uncommitted writes, which no pushed
+            # generation covers yet: neither keep them nor hide them behind kept values.
+            return None if connection.in_atomic_block else pushed
+        if self.pushed_only:
+            return None
         with connection.cursor() as cursor:
             cursor.execute(_READ, [self.name])
             row = cursor.fetchone()
@@ -108,24 +116,34 @@ class ReadCache:
 class _Push:
     """The generations this process has been told of, while a connection LISTENs.
 
-    Each (re)connection starts a new epoch: what was kept before it, under the row's numbers
-    or an older epoch, no longer matches, since changes may have gone unheard meanwhile."""
+    Each (re)connection starts a new epoch: what was kept before it, under the rows' numbers
+    or an older epoch, no longer matches, since changes may have gone unheard meanwhile. The
+    connection proves itself every `ping_seconds` by reading the generation rows (a change
+    that bumped a row without notifying, from an older release, counts too); if it has not
+    for two pings, caches stop trusting it even before it fails."""
 
-    retry_seconds = 1.0
-    ping_seconds = 5.0  # how soon a dead connection is noticed, and stop() is heard
+    retry_seconds = 1.0  # doubled after each failed attempt, up to 30 s
+    ping_seconds = 5.0
 
     def __init__(self) -> None:
         self.live = False
+        self.backend_pid: int | None = None
         self._epoch = 0
         self._counts: dict[str, int] = {}
+        self._rows: dict[str, int] = {}
+        self._heard = 0.0
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     def generation(self, name: str) -> Hashable | None:
-        return (self._epoch, self._counts.get(name, 0)) if self.live else None
+        if not self.live or time.monotonic() - self._heard > 2 * self.ping_seconds + 1:
+            return None
+        return (self._epoch, self._counts.get(name, 0))
 
     def bump(self, name: str) -> None:
-        self._counts[name] = self._counts.get(name, 0) + 1
+        with self._lock:
+            self._counts[name] = self._counts.get(name, 0) + 1
 
     def start(self, params: dict) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -142,30 +160,47 @@ class _Push:
         self.live = False
         if self._thread is not None:
             self._thread.join(timeout=self.ping_seconds + 5)
-        self.live = False
 
     def _listen(self, params: dict) -> None:
         import psycopg
 
+        delay = self.retry_seconds
         while not self._stop.is_set():
             try:
                 with psycopg.connect(**params, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    self._epoch += 1
+                    self._check_rows(conn, first=True)
+                    with self._lock:
+                        self._epoch += 1
+                    self.backend_pid = conn.info.backend_pid
                     self.live = not self._stop.is_set()
                     logger.info("Read caches follow changes pushed by the database")
+                    delay = self.retry_seconds
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=self.ping_seconds):
                             self.bump(note.payload)
-                            if self._stop.is_set():
-                                break
-                        conn.execute("SELECT 1")  # a dead connection raises here
+                            self._heard = time.monotonic()
+                        self._check_rows(conn)
             except Exception:
                 if not self._stop.is_set():
-                    logger.warning("Read cache notifications lost; reading generation rows")
+                    logger.warning(
+                        "Read caches lost the database's notifications; reading generation "
+                        "rows, retrying in %.0f s",
+                        delay,
+                        exc_info=True,
+                    )
             finally:
                 self.live = False
-            self._stop.wait(self.retry_seconds)
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+
+    def _check_rows(self, conn, *, first: bool = False) -> None:
+        rows = dict(conn.execute("SELECT name, generation FROM ops_readgeneration").fetchall())
+        for name, generation in rows.items():
+            if not first and self._rows.get(name, 0) != generation:
+                self.bump(name)
+        self._rows = rows
+        self._heard = time.monotonic()
 
 
 _push = _Push()
@@ -179,7 +214,9 @@ def listen(alias: str = "default") -> bool:
         return False
     params = wrapper.get_connection_params()
     params.pop("cursor_factory", None)
-    params.setdefault("keepalives_idle", 10)
+    # A half-open connection fails within seconds instead of the system's minutes.
+    params.update(keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+    params["tcp_user_timeout"] = 15_000
     params["application_name"] = LISTENER
     _push.start(params)
     return True

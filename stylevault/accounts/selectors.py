@@ -10,9 +10,10 @@ from stylevault import sqlrows
 from stylevault.accounts.models import ApiToken, ArtistApplication, User
 from stylevault.readcache import ReadCache
 
-# Live tokens and their users, by token hash, in web servers that hear of changes at once
-# (stylevault.readcache): a revoked token or a deactivated user stops working everywhere
-# when the change commits. Kept as rows, so each request gets instances of its own.
+# Live tokens and their users, by token hash, in web servers that hear of changes pushed by
+# the database (stylevault.readcache): a revoked token or a deactivated user stops working in
+# the process that made the change when it commits, and in the others when they hear of it
+# (typically within a millisecond). Kept as rows, so each request gets instances of its own.
 TOKENS = ReadCache("tokens", seconds=60.0, entries=4096, pushed_only=True)
 
 

@@ -23,6 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, processes: int, **options):
         import uvicorn
 
+        os.environ["STYLEVAULT_WEB_PROCESSES"] = str(processes)  # rate limits share by it
+
         uvicorn.run(
             "stylevault.asgi:application",
             host=host,
