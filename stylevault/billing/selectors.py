@@ -23,8 +23,8 @@ from stylevault.ledger.models import Account, Transfer, TransferKind, TransferSt
 from stylevault.readcache import ReadCache
 
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
-# Plans by user id (none kept as no rows), in web servers that hear of changes at once
-# (stylevault.readcache): GET /me and every limit check read one.
+# Plans by user id (users without one kept as no rows), in web servers that hear of changes
+# pushed by the database (stylevault.readcache): GET /me and every limit check read one.
 SUBSCRIPTIONS = ReadCache("subscriptions", seconds=60.0, entries=4096, pushed_only=True)
 
 
