@@ -45,12 +45,20 @@ _caches: list[ReadCache] = []
 
 class ReadCache:
     def __init__(
-        self, name: str, *, seconds: float = 30.0, entries: int = 256, pushed_only: bool = False
+        self,
+        name: str,
+        *,
+        seconds: float = 30.0,
+        entries: int = 256,
+        pushed_only: bool = False,
+        per_key: bool = False,
     ) -> None:
         """`pushed_only`: keep entries only while changes are pushed (`listen()`), for reads
-        that cost no more than reading a generation row would; such caches have no row."""
+        that cost no more than reading a generation row would; such caches have no row.
+        `per_key` (pushed only): each key has a generation of its own, for what one user's
+        changes change (`changed(key)`)."""
         self.name, self.seconds, self.entries = name, seconds, entries
-        self.pushed_only = pushed_only
+        self.pushed_only, self.per_key = pushed_only or per_key, per_key
         self._kept: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         _caches.append(self)
@@ -62,7 +70,7 @@ class ReadCache:
         are shared between requests: callers must not change them. Callers pass keep=False
         for what is rarely shared (large pages, unusual queries), so that no client can fill
         the cache with pages nobody else asks for, or a test of the value built."""
-        generation = self._generation() if keep is not False else None
+        generation = self._generation(key) if keep is not False else None
         if generation is None:
             return build()
         now = time.monotonic()
@@ -80,15 +88,21 @@ class ReadCache:
                     self._kept.popitem(last=False)
         return value
 
-    def changed(self) -> None:
-        """Call in the transaction that changes what this cache shows."""
+    def changed(self, key: Hashable = None) -> None:
+        """Call in the transaction that changes what this cache shows (for `key`'s entry,
+        in a cache `per_key`)."""
+        name = self._name(key)
         with connection.cursor() as cursor:
             if not self.pushed_only:
-                cursor.execute(_BUMP, [self.name])
+                cursor.execute(_BUMP, [name])
             if connection.vendor == "postgresql":
-                cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, self.name])
+                cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, name])
         # This process need not wait for its own notification to read what it wrote.
-        transaction.on_commit(lambda: _push.bump(self.name))
+        transaction.on_commit(lambda: _push.bump(name))
+
+    def active(self) -> bool:
+        """Whether `get` keeps and uses entries now."""
+        return self._generation(None) is not None
 
     def forget(self, key: Hashable) -> None:
         with self._lock:
@@ -98,9 +112,12 @@ class ReadCache:
         with self._lock:
             self._kept.clear()
 
-    def _generation(self) -> Hashable | None:
+    def _name(self, key: Hashable) -> str:
+        return f"{self.name}:{key}" if self.per_key and key is not None else self.name
+
+    def _generation(self, key: Hashable) -> Hashable | None:
         """The current generation, or None when nothing may be kept or used now."""
-        pushed = _push.generation(self.name)
+        pushed = _push.generation(self._name(key))
         if pushed is not None:
             # Inside a transaction, reads may see its uncommitted writes, which no pushed
             # generation covers yet: neither keep them nor hide them behind kept values.
@@ -124,6 +141,7 @@ class _Push:
 
     retry_seconds = 1.0  # doubled after each failed attempt, up to 30 s
     ping_seconds = 5.0
+    names = 100_000  # generations counted (per-key ones add up); past that, a new epoch
 
     def __init__(self) -> None:
         self.live = False
@@ -139,10 +157,14 @@ class _Push:
     def generation(self, name: str) -> Hashable | None:
         if not self.live or time.monotonic() - self._heard > 2 * self.ping_seconds + 1:
             return None
-        return (self._epoch, self._counts.get(name, 0))
+        with self._lock:
+            return (self._epoch, self._counts.get(name, 0))
 
     def bump(self, name: str) -> None:
         with self._lock:
+            if name not in self._counts and len(self._counts) >= self.names:
+                self._counts.clear()  # forgetting counts would reuse old generations:
+                self._epoch += 1  # start a new epoch instead, as after a reconnection
             self._counts[name] = self._counts.get(name, 0) + 1
 
     def start(self, params: dict) -> None:

@@ -79,12 +79,24 @@ def artist_images(
     return _published(public_images().filter(artist=artist), cursor, limit)
 
 
+# Every image each user likes, by user id, while changes are pushed (stylevault.readcache):
+# the feed asks on every request which of its tiles the viewer likes. Users who like more
+# than KEPT_LIKES images are asked per page instead. The like services announce changes (a
+# deleted image's likes need not be: it shows on no page).
+LIKES = ReadCache("likes", seconds=60.0, entries=2048, per_key=True)
+KEPT_LIKES = 500
+
+
 def liked_ids(viewer: User | None, image_ids: Iterable[int]) -> set[int]:
     """Which of the images the viewer likes (nothing for anonymous visitors). Every feed
-    request asks, so the statement is written out (see stylevault.sqlrows)."""
+    request asks, so the statements are written out (see stylevault.sqlrows)."""
     ids = [int(pk) for pk in image_ids]
     if viewer is None or not viewer.is_authenticated or not ids:
         return set()
+    if LIKES.active():
+        every = LIKES.get(viewer.pk, lambda: _every_like_of(viewer.pk))
+        if every is not None:
+            return every.intersection(ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT image_id FROM {sqlrows.table(Like)} WHERE user_id = %s "
@@ -92,6 +104,17 @@ def liked_ids(viewer: User | None, image_ids: Iterable[int]) -> set[int]:
             [viewer.pk, *ids],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def _every_like_of(user_id: int) -> frozenset[int] | None:
+    """The ids of every image the user likes; None when there are more than KEPT_LIKES."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT image_id FROM {sqlrows.table(Like)} WHERE user_id = %s LIMIT %s",
+            [user_id, KEPT_LIKES + 1],
+        )
+        found = frozenset(row[0] for row in cursor.fetchall())
+    return found if len(found) <= KEPT_LIKES else None
 
 
 def comments_page(

@@ -64,6 +64,7 @@ def like_image(*, user: User, image_id: int) -> Image:
     """`user` likes the image (once); its owner is notified of a new like."""
     image = selectors.get_image(user, image_id)
     if _created(Like, user=user, image=image):
+        selectors.LIKES.changed(user.pk)
         _count(image, "like_count", +1)
         notify(recipient=image.owner, kind=NotificationKind.IMAGE_LIKED, actor=user, subject=image)
     return image
@@ -74,6 +75,7 @@ def unlike_image(*, user: User, image_id: int) -> Image:
     image = selectors.get_image(user, image_id)
     deleted, _rows = Like.objects.filter(user=user, image=image).delete()
     if deleted:
+        selectors.LIKES.changed(user.pk)
         _count(image, "like_count", -1)
     return image
 

@@ -20,6 +20,7 @@ from stylevault import readcache
 from stylevault.accounts.models import ApiToken
 from stylevault.billing import selectors as billing
 from stylevault.billing.models import Subscription, SubscriptionStatus
+from tests.community.factories import make_image, make_style
 from tests.conftest import on_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,6 +79,18 @@ def test_kept_values_need_no_query_and_follow_changes_from_elsewhere(
     eventually(lambda: (cache.get("k", lambda: builds.append(1)), len(builds) == 2)[1])
 
 
+def in_another_process(tmp_path, code: str) -> None:
+    """Runs `code` with Django set up on the test database, in a process of its own."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "STYLEVAULT_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "stylevault.settings",
+    }
+    script = f"import django; django.setup(); {code}"
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True)
+
+
 def test_a_token_revoked_by_another_process_stops_working(pushed, user, token_client, tmp_path):
     client = token_client(user)
     for _ in range(2):  # the first use is recorded on the token, which is then read again
@@ -86,19 +99,36 @@ def test_a_token_revoked_by_another_process_stops_working(pushed, user, token_cl
         assert client.get("/api/v1/me").status_code == 200
     assert not [q for q in queries if "apitoken" in q["sql"]], "the token is kept"
     token = ApiToken.objects.get(user=user)
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "STYLEVAULT_DATA_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "stylevault.settings",
-    }
-    script = (
-        "import django; django.setup();"
+    in_another_process(
+        tmp_path,
         "from stylevault.accounts import services; from stylevault.accounts.models import User;"
-        f"services.revoke_token(user=User.objects.get(pk={user.pk}), token_id={token.pk})"
+        f"services.revoke_token(user=User.objects.get(pk={user.pk}), token_id={token.pk})",
     )
-    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True)
     eventually(lambda: client.get("/api/v1/me").status_code == 401)
+
+
+def test_likes_show_in_the_viewers_feed_wherever_they_are_made(
+    pushed, make_user, token_client, tmp_path
+):
+    artist, fan = make_user("artist", artist=True), make_user("fan")
+    image = make_image(artist, make_style(artist))
+    client = token_client(fan)
+
+    def liked() -> bool:
+        return client.get("/api/v1/feed").json()["results"][0]["liked"]
+
+    assert liked() is False
+    with CaptureQueriesContext(connection) as queries:
+        assert liked() is False
+    assert not [q for q in queries if "community_like" in q["sql"]], "the fan's likes are kept"
+    assert client.post(f"/api/v1/images/{image.pk}/like").status_code == 200
+    assert liked() is True, "this process: at once"
+    in_another_process(
+        tmp_path,
+        "from stylevault.community import services; from stylevault.accounts.models import User;"
+        f"services.unlike_image(user=User.objects.get(pk={fan.pk}), image_id={image.pk})",
+    )
+    eventually(lambda: liked() is False)
 
 
 def test_a_plan_changed_in_bulk_is_seen_at_once(pushed, user):
