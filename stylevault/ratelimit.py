@@ -37,7 +37,7 @@ _UPSERT = (
     "WHEN ops_ratecounter.slot < excluded.slot THEN excluded.count "
     "ELSE ops_ratecounter.count END, "  # a late request of a past window changes nothing
     "slot = CASE WHEN ops_ratecounter.slot < excluded.slot "
-    "THEN excluded.slot ELSE ops_ratecounter.slot END RETURNING count"
+    "THEN excluded.slot ELSE ops_ratecounter.slot END RETURNING count, slot"
 )
 MAX_TAKEN = 16
 
@@ -70,9 +70,12 @@ def _count_in_redis(key: str, period: int, window: int, taken: int) -> int:
 
 
 def _count_in_database(key: str, period: int, window: int, taken: int) -> int:
+    """The window's count; for a late request of a past window (processes' clocks differ a
+    little), as if it were the window's first: it passes and takes nothing ahead."""
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [key, window, taken])
-        return int(cursor.fetchone()[0])
+        count, slot = cursor.fetchone()
+    return int(count) if slot == window else 1
 
 
 class _Spare:
@@ -134,8 +137,10 @@ def hit(scope: str, key: str, rate: str) -> int | None:
     taken = max(1, min(MAX_TAKEN, ahead))
     count_in = _count_in_redis if settings.CONFIG.cache_url else _count_in_database
     count = count_in(counter_key, period, window, taken)
-    allowed = min(taken, limit - (count - taken))  # of the requests just counted
+    allowed = min(taken, limit - (count - taken), count)  # of the requests just counted
     if allowed <= 0:
+        if _spare.spend(counter_key, window)[0]:
+            return None  # another thread of this process counted these meanwhile
         return max(1, int((window + 1) * period - now) + 1)
     _spare.keep(counter_key, window, allowed - 1, count)
     return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -116,8 +116,9 @@ class ReadCache:
         return f"{self.name}:{key}" if self.per_key and key is not None else self.name
 
     def _generation(self, key: Hashable) -> Hashable | None:
-        """The current generation, or None when nothing may be kept or used now."""
-        pushed = _push.generation(self._name(key))
+        """The current generation, or None when nothing may be kept or used now. A key of a
+        cache `per_key` counts its own changes and the whole cache's (`changed()`)."""
+        pushed = _push.generation(self.name, self._name(key))
         if pushed is not None:
             # Inside a transaction, reads may see its uncommitted writes, which no pushed
             # generation covers yet: neither keep them nor hide them behind kept values.
@@ -149,16 +150,22 @@ class _Push:
         self._epoch = 0
         self._counts: dict[str, int] = {}
         self._rows: dict[str, int] = {}
+        self._notified: Counter[str] = Counter()
         self._heard = 0.0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def generation(self, name: str) -> Hashable | None:
+    def generation(self, name: str, key_name: str) -> Hashable | None:
         if not self.live or time.monotonic() - self._heard > 2 * self.ping_seconds + 1:
             return None
         with self._lock:
-            return (self._epoch, self._counts.get(name, 0))
+            return (self._epoch, self._counts.get(name, 0), self._counts.get(key_name, 0))
+
+    def heard(self, name: str) -> None:
+        """A notification: counted, and not counted again when its row is read."""
+        self._notified[name] += 1
+        self.bump(name)
 
     def bump(self, name: str) -> None:
         with self._lock:
@@ -200,7 +207,7 @@ class _Push:
                     delay = self.retry_seconds
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=self.ping_seconds):
-                            self.bump(note.payload)
+                            self.heard(note.payload)
                             self._heard = time.monotonic()
                         self._check_rows(conn)
             except Exception:
@@ -217,10 +224,12 @@ class _Push:
             delay = min(delay * 2, 30.0)
 
     def _check_rows(self, conn, *, first: bool = False) -> None:
+        """Bumps what rows moved by more than the notifications heard for them said."""
         rows = dict(conn.execute("SELECT name, generation FROM ops_readgeneration").fetchall())
         for name, generation in rows.items():
-            if not first and self._rows.get(name, 0) != generation:
+            if not first and generation - self._rows.get(name, 0) > self._notified[name]:
                 self.bump(name)
+        self._notified.clear()
         self._rows = rows
         self._heard = time.monotonic()
 

@@ -6,6 +6,8 @@ from its public_images(), visible_images() or image_for().
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 
 from django.db import connection
@@ -96,7 +98,7 @@ def liked_ids(viewer: User | None, image_ids: Iterable[int]) -> set[int]:
     if LIKES.active():
         every = LIKES.get(viewer.pk, lambda: _every_like_of(viewer.pk))
         if every is not None:
-            return every.intersection(ids)
+            return {pk for pk in ids if _holds(every, pk)}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT image_id FROM {sqlrows.table(Like)} WHERE user_id = %s "
@@ -106,15 +108,22 @@ def liked_ids(viewer: User | None, image_ids: Iterable[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _every_like_of(user_id: int) -> frozenset[int] | None:
-    """The ids of every image the user likes; None when there are more than KEPT_LIKES."""
+def _every_like_of(user_id: int) -> array | None:
+    """The ids of every image the user likes, sorted (8 bytes each: a set would take 50);
+    None when there are more than KEPT_LIKES."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT image_id FROM {sqlrows.table(Like)} WHERE user_id = %s LIMIT %s",
+            f"SELECT image_id FROM {sqlrows.table(Like)} WHERE user_id = %s "
+            "ORDER BY image_id LIMIT %s",
             [user_id, KEPT_LIKES + 1],
         )
-        found = frozenset(row[0] for row in cursor.fetchall())
+        found = array("q", (row[0] for row in cursor.fetchall()))
     return found if len(found) <= KEPT_LIKES else None
+
+
+def _holds(ordered: array, value: int) -> bool:
+    at = bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value
 
 
 def comments_page(

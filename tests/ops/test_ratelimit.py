@@ -118,5 +118,16 @@ def test_threads_of_one_process_keep_all_they_counted(counter):
             connections.close_all()  # this thread's own
 
     with ThreadPoolExecutor(8) as pool:
-        allowed = list(pool.map(request, range(300)))
+        allowed = list(pool.map(request, range(400)))
     assert allowed.count(True) == 200
+
+
+def test_a_late_request_of_a_past_window_never_rewinds_the_count(counter, monkeypatch):
+    """Processes' clocks differ a little: one may still count in the window just ended."""
+    key = f"user:{uuid.uuid4().hex}"
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_060.0)
+    assert [ratelimit.hit("api", key, "3/m") is None for _ in range(3)] == [True] * 3
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_059.9)
+    assert ratelimit.hit("api", key, "3/m") is None, "it passes, as the last of its window"
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_060.1)
+    assert ratelimit.hit("api", key, "3/m") is not None, "the current window is still spent"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from stylevault import readcache
@@ -179,3 +179,22 @@ def _database_url() -> str:
         f"postgres://{quote(settings['USER'] or 'postgres', safe='')}{password}@"
         f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
     )
+
+
+def test_keys_have_generations_of_their_own_and_the_cache_one_for_all(pushed):
+    cache = readcache.ReadCache("push-keys", per_key=True)
+    builds = []
+
+    def get_all() -> None:
+        for key in (1, 2):
+            cache.get(key, lambda key=key: builds.append(key))
+
+    get_all()
+    with transaction.atomic():
+        cache.changed(1)
+    get_all()
+    assert builds == [1, 2, 1], "one user's change leaves the others kept"
+    with transaction.atomic():
+        cache.changed()
+    get_all()
+    assert builds[3:] == [1, 2]

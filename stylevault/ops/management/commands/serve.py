@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import signal
 import socket
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
-UVICORN = dict(access_log=False, lifespan="on", proxy_headers=True, server_header=False)
 APP = "stylevault.asgi:application"
+UVICORN = dict(
+    access_log=False,
+    lifespan="on",
+    proxy_headers=True,
+    server_header=False,
+    timeout_graceful_shutdown=8,  # open streams (SSE) end before a supervisor's 10 s
+)
 
 
 class Command(BaseCommand):
@@ -24,44 +33,80 @@ class Command(BaseCommand):
             default=int(os.environ.get("STYLEVAULT_WEB_PROCESSES", "1")),
             help="uvicorn worker processes (one per core is a good start)",
         )
-        # One of the processes of `--processes N`, listening on a socket of its own.
-        parser.add_argument("--shared-port", action="store_true", help=argparse.SUPPRESS)
+        # One process of `--processes N`: the listening socket it inherits, and its parent.
+        parser.add_argument("--socket-fd", type=int, help=argparse.SUPPRESS)
+        parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
 
-    def handle(self, *args, host: str, port: int, processes: int, shared_port: bool, **options):
+    def handle(self, *args, host: str, port: int, processes: int, **options):
         import uvicorn
 
         os.environ["STYLEVAULT_WEB_PROCESSES"] = str(processes)  # rate limits share by it
-        if shared_port:
-            config = uvicorn.Config(APP, host=host, port=port, **UVICORN)
-            uvicorn.Server(config).run(sockets=[_port_socket(host, port)])
+        if options["socket_fd"] is not None:
+            _end_with_parent(options["parent"])
+            server = uvicorn.Server(uvicorn.Config(APP, **UVICORN))
+            server.run(sockets=[socket.socket(fileno=options["socket_fd"])])
+            if not server.started:
+                raise SystemExit(3)  # uvicorn's startup failure: the parent stops
         elif processes > 1 and hasattr(socket, "SO_REUSEPORT"):
-            _serve_on_shared_port(host, port, processes)
+            _serve_on_sockets_of_their_own(host, port, processes)
         else:
             uvicorn.run(APP, host=host, port=port, workers=processes, **UVICORN)
 
 
-def _port_socket(host: str, port: int) -> socket.socket:
-    """A socket of the port's SO_REUSEPORT group, bound but not listening yet."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def _serve_on_shared_port(host: str, port: int, processes: int) -> None:
-    """Each process listens on a socket of its own and the kernel spreads new connections
-    evenly over them. With one shared socket, the first process to wake took every waiting
-    connection: a burst of 100 keep-alive connections split as unevenly as 15/85, and the
-    busier process set the latency (docs/decisions/017-one-socket-per-web-process.md)."""
+def _serve_on_sockets_of_their_own(host: str, port: int, processes: int) -> None:
+    """Each process accepts on a listening socket of its own in the port's SO_REUSEPORT group,
+    and the kernel spreads new connections evenly over them. With one shared socket, the first
+    process to wake took every waiting connection: a burst of 100 keep-alive connections split
+    as unevenly as 15/85, and the busier process set the latency (decision 017). This process
+    keeps the sockets open, so the port stays held and a process's waiting connections are
+    served by its replacement."""
     from stylevault.ops.processes import supervise
 
+    sockets = _listening_sockets(host, port, processes)
+    port = sockets[0].getsockname()[1]
+    serve = ["serve", "--processes", str(processes), "--parent", str(os.getpid())]
+    commands, fds = {}, {}
+    for n, sock in enumerate(sockets):
+        commands[f"web-{n}"] = [*serve, "--socket-fd", str(sock.fileno())]
+        fds[f"web-{n}"] = (sock.fileno(),)
+    print(f"StyleVault web on {host}:{port}, {processes} processes", flush=True)
     try:
-        held = _port_socket(host, port)  # the port stays ours while processes restart
-    except OSError as error:
-        raise CommandError(f"Cannot listen on {host}:{port}: {error.strerror}") from None
-    serve = ["serve", "--host", host, "--port", str(port), "--processes", str(processes)]
-    try:
-        supervise({f"web-{n}": [*serve, "--shared-port"] for n in range(processes)})
+        if supervise(commands, fds):
+            raise CommandError(_("A web process cannot start; see the lines above."))
     finally:
-        held.close()
+        for sock in sockets:
+            sock.close()
+
+
+def _listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        # Without SO_REUSEPORT, so that a port any other server holds, ours included, fails.
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+            port = probe.getsockname()[1]
+        sockets = []
+        for _n in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            sock.listen(2048)
+            sockets.append(sock)
+    except OSError as error:
+        raise CommandError(
+            _("Cannot listen on %(host)s:%(port)s: %(reason)s")
+            % {"host": host, "port": port, "reason": error.strerror}
+        ) from None
+    return sockets
+
+
+def _end_with_parent(parent: int | None) -> None:
+    """A process of `serve --processes N` stops when its parent dies, however it dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the parent stops its children itself
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)  # the parent died before prctl

@@ -6,7 +6,8 @@ Workers are child processes; one that dies is restarted. Ctrl-C stops everything
 from __future__ import annotations
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from stylevault.ops.processes import supervise
 
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         self.stdout.write(f"StyleVault on http://{host}:{port}/ (Ctrl-C stops)")
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
         commands.update({f"worker-{n}": ["worker"] for n in range(workers) if _has_worker()})
-        supervise(commands)
+        if supervise(commands):
+            raise CommandError(_("A process of StyleVault cannot start; see the lines above."))
 
 
 def _database_is_empty() -> bool:
