@@ -248,7 +248,7 @@ def _serve(env: dict, port: int) -> subprocess.Popen:
     )
 
 
-def main(connections: int = 100, total: int = 3000) -> list[dict]:
+def main(connections: int = 100, total: int = 10000) -> list[dict]:
     _pg_admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     _pg_admin(f"CREATE DATABASE {BENCH_DB}")
     try:

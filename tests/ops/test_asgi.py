@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 
@@ -219,8 +220,9 @@ def test_server_start_follows_pushed_changes_where_the_database_pushes(monkeypat
 
     from stylevault import readcache
 
-    started = []
+    started, frozen = [], []
     monkeypatch.setattr(readcache._push, "start", lambda params: started.append(params))
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
     messages = [{"type": "lifespan.shutdown"}, {"type": "lifespan.startup"}]
     sent = []
 
@@ -232,6 +234,7 @@ def test_server_start_follows_pushed_changes_where_the_database_pushes(monkeypat
 
     asyncio.run(application({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert frozen, "what the process built at start is kept out of full collections"
     if connection.vendor == "postgresql":
         assert started[0]["application_name"] == readcache.LISTENER
     else:
