@@ -11,6 +11,8 @@ import socket
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from stylevault.ops.processes import STARTUP_FAILURE, supervise
+
 APP = "stylevault.asgi:application"
 UVICORN = dict(
     access_log=False,
@@ -46,7 +48,7 @@ class Command(BaseCommand):
             server = uvicorn.Server(uvicorn.Config(APP, **UVICORN))
             server.run(sockets=[socket.socket(fileno=options["socket_fd"])])
             if not server.started:
-                raise SystemExit(3)  # uvicorn's startup failure: the parent stops
+                raise SystemExit(STARTUP_FAILURE)  # the parent then stops
         elif processes > 1 and hasattr(socket, "SO_REUSEPORT"):
             _serve_on_sockets_of_their_own(host, port, processes)
         else:
@@ -60,8 +62,6 @@ def _serve_on_sockets_of_their_own(host: str, port: int, processes: int) -> None
     as unevenly as 15/85, and the busier process set the latency (decision 017). This process
     keeps the sockets open, so the port stays held and a process's waiting connections are
     served by its replacement."""
-    from stylevault.ops.processes import supervise
-
     sockets = _listening_sockets(host, port, processes)
     port = sockets[0].getsockname()[1]
     serve = ["serve", "--processes", str(processes), "--parent", str(os.getpid())]
