@@ -18,6 +18,7 @@ from stylevault.api import CursorPagination, ScopedRateThrottle, validated
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import selectors, services
 from stylevault.generation.models import GenerationStatus, Visibility
+from stylevault.paging import MAX_ID
 from stylevault.web.files import stored_file_response
 
 ERROR_MESSAGES = {
@@ -43,7 +44,7 @@ class GenerationThrottle(ScopedRateThrottle):
 
 
 class StyleWeightIn(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)  # beyond: no row, and no BIGINT
     weight = serializers.FloatField(required=False, default=1.0, min_value=0.0001, max_value=10)
 
 

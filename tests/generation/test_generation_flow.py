@@ -116,12 +116,22 @@ def test_refusals_before_any_work(published_style, make_user, token_client):
         {"steps": 1000},
         {"count": "many"},
         {"styles": []},
+        {"styles": [{"id": 0}]},
+        {"styles": [{"id": -(2**110)}]},  # found by schemathesis: a 500 past BIGINT
     ):
+        # The quote checks a request as POST /generations does, outside its 10 per minute.
         assert_error(
-            client.post("/api/v1/generations", {**body(published_style), **wrong}, format="json"),
+            client.post(
+                "/api/v1/generations/quote", {**body(published_style), **wrong}, format="json"
+            ),
             400,
             "VALIDATION_ERROR",
         )
+    assert_error(
+        client.post("/api/v1/generations", {**body(published_style), "steps": 1000}, format="json"),
+        400,
+        "VALIDATION_ERROR",
+    )
     assert not Generation.objects.exists() and not Job.objects.filter(kind="generation").exists()
 
 
