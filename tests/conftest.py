@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -58,6 +60,14 @@ def on_postgres() -> bool:
 
 def on_sqlite() -> bool:
     return connection.vendor == "sqlite"
+
+
+def eventually(check, seconds: float = 5.0, pause: float = 0.02) -> None:
+    """Waits until `check()` is true, failing the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "did not happen in time"
+        time.sleep(pause)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -21,18 +20,11 @@ from stylevault.accounts.models import ApiToken
 from stylevault.billing import selectors as billing
 from stylevault.billing.models import Subscription, SubscriptionStatus
 from tests.community.factories import make_image, make_style
-from tests.conftest import on_postgres
+from tests.conftest import eventually, on_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 _connect = psycopg.connect  # the tests' own connections, whatever the listener is made to do
-
-
-def eventually(check, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from stylevault.ops import processes
+from tests.conftest import eventually
 from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,13 +71,6 @@ def _answered(port: int, connections: int = 20, seconds: float = 3.0) -> bool:
             client.close()
 
 
-def _wait_until(check, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.2)
-
-
 def _holders(port: int) -> Counter:
     """Open connections to the port, by the process that accepted them."""
     out = subprocess.run(
@@ -93,7 +86,7 @@ def _holders(port: int) -> Counter:
 def server(tmp_path):
     server = Server(tmp_path, free_port())
     try:
-        _wait_until(lambda: _answered(server.port))
+        eventually(lambda: _answered(server.port), seconds=60, pause=0.2)
         yield server
     finally:
         server.kill_everything()
@@ -128,7 +121,7 @@ def test_stopping_the_parent_stops_every_process_without_restarts(server):
     children = server.children()
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=30) == 0
-    _wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 15)
+    eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 15, 0.2)
     assert "restarting" not in server.log.read_text()
 
 
