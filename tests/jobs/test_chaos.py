@@ -16,6 +16,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from stylevault.jobs import services
 from stylevault.jobs.models import TERMINAL_STATUSES, Job, JobStatus
@@ -94,9 +95,18 @@ def _pid_of(worker_id: str) -> int | None:
 
 def _kill_one(pool: WorkerPool, queue: str) -> tuple[int, int]:
     """SIGKILLs a worker in the middle of a job (and now and then one that may be idle or
-    still starting); returns (kills, kills mid-job)."""
+    still starting); returns (kills, kills mid-job).
+
+    Only jobs with two attempts to spare are killed: near the end of the run the few jobs
+    left are the retried ones, and killing them again and again would use up their attempts
+    (a job killed on every attempt rightly fails, but then its outcome no longer says whether
+    retries work). Two, not one, because the victim may have moved on to another job between
+    this query and the kill.
+    """
     alive = {p.pid: p for p in pool.alive()}
-    running = Job.objects.filter(queue=queue, status=JobStatus.RUNNING)
+    running = Job.objects.filter(
+        queue=queue, status=JobStatus.RUNNING, attempts__lt=F("max_attempts") - 1
+    )
     holders = [pid for w in running.values_list("worker", flat=True) if (pid := _pid_of(w))]
     holders = [pid for pid in holders if pid in alive]
     if holders:
