@@ -41,6 +41,15 @@ def _fresh_rate_limits(request):
         RateCounter.objects.all().delete()
 
 
+@pytest.fixture
+def steady_rate_clock(monkeypatch):
+    """Holds the rate limiter's clock in the middle of a minute and of a five-minute window,
+    so a test that counts up to a limit never sees its window roll over half-way."""
+    from stylevault import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_150.0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_indexes():
     """Per-process lookup indexes are rebuilt from rows; each test starts from empty tables."""

@@ -93,7 +93,7 @@ def test_wrong_password_is_unauthorized(api_client, user):
     assert_error(response, 401, "UNAUTHORIZED")
 
 
-def test_log_in_is_limited_to_five_tries_per_five_minutes(api_client, user):
+def test_log_in_is_limited_to_five_tries_per_five_minutes(api_client, user, steady_rate_clock):
     for _ in range(5):
         api_client.post("/api/v1/auth/login", {"username": "alice", "password": "x"}, format="json")
     response = api_client.post(
@@ -103,7 +103,7 @@ def test_log_in_is_limited_to_five_tries_per_five_minutes(api_client, user):
     assert 0 < int(response["Retry-After"]) <= 300
 
 
-def test_api_is_limited_per_user(settings, user, token_client):
+def test_api_is_limited_per_user(settings, user, token_client, steady_rate_clock):
     settings.RATE_API = "3/m"
     client = token_client(user)
     assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 200]

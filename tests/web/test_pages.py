@@ -23,7 +23,7 @@ def test_sign_up_page_shows_the_rule_in_korean(client):
     assert "글자" in response.content.decode()
 
 
-def test_log_in_page_rate_limit(client, user):
+def test_log_in_page_rate_limit(client, user, steady_rate_clock):
     for _ in range(5):
         client.post("/en/login/", {"username": "alice", "password": "bad"})
     response = client.post("/en/login/", {"username": "alice", "password": PASSWORD})
