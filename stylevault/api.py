@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
-from rest_framework import metadata, negotiation, pagination
+from rest_framework import metadata, negotiation, pagination, renderers
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
@@ -153,6 +154,30 @@ class ContentNegotiation(negotiation.DefaultContentNegotiation):
         ):
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON, encoded by orjson: the standard library's encoder took a tenth of the time
+    of a kept feed page (decision 018). Clients read the same values: what orjson writes
+    differently (datetimes) goes through DRF's encoder, and what it refuses (integers past
+    64 bits, keys that are not strings) or does not offer (an indent the client asked for)
+    is left to DRF's renderer."""
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+    _default = renderers.JSONRenderer.encoder_class().default
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None or self.get_indent(accepted_media_type, renderer_context or {}):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            rendered = orjson.dumps(data, default=self._default, option=self._OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
+        # Like DRF: U+2028 and U+2029 escaped, so the JSON is also valid JavaScript. Their
+        # first byte is looked for first: one memchr, where each replace scans for 3 bytes.
+        if b"\xe2" not in rendered:
+            return rendered
+        return rendered.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
 
 
 class Metadata(metadata.SimpleMetadata):

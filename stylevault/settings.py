@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["stylevault.api.JSONRenderer"],
     "EXCEPTION_HANDLER": "stylevault.api.exception_handler",
     "DEFAULT_METADATA_CLASS": "stylevault.api.Metadata",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "stylevault.api.ContentNegotiation",
