@@ -158,10 +158,11 @@ class ContentNegotiation(negotiation.DefaultContentNegotiation):
 
 class JSONRenderer(renderers.JSONRenderer):
     """DRF's JSON, encoded by orjson: the standard library's encoder took a tenth of the time
-    of a kept feed page (decision 018). Clients read the same values: what orjson writes
-    differently (datetimes) goes through DRF's encoder, and what it refuses (integers past
-    64 bits, keys that are not strings) or does not offer (an indent the client asked for)
-    is left to DRF's renderer."""
+    of a kept feed page (decision 018). For what views return (serializer data: dicts, lists,
+    strings, numbers, DRF's datetimes) clients read the same values: datetimes go through
+    DRF's encoder, and what orjson refuses (integers past 64 bits, keys that are not strings)
+    or does not offer (an indent the client asked for) is left to DRF's renderer. Response
+    data must not hold iterators: a fallback would find them used up."""
 
     _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
     _default = renderers.JSONRenderer.encoder_class().default

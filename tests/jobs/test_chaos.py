@@ -93,9 +93,13 @@ def _pid_of(worker_id: str) -> int | None:
         return None
 
 
+def _pids(jobs) -> set[int]:
+    return {pid for worker in jobs.values_list("worker", flat=True) if (pid := _pid_of(worker))}
+
+
 def _kill_one(pool: WorkerPool, queue: str) -> tuple[int, int]:
-    """SIGKILLs a worker in the middle of a job (and now and then one that may be idle or
-    still starting); returns (kills, kills mid-job).
+    """SIGKILLs a worker in the middle of a job (and now and then one that holds none: idle
+    or still starting); returns (kills, kills mid-job).
 
     Only jobs with two attempts to spare are killed: near the end of the run the few jobs
     left are the retried ones, and killing them again and again would use up their attempts
@@ -104,15 +108,15 @@ def _kill_one(pool: WorkerPool, queue: str) -> tuple[int, int]:
     this query and the kill.
     """
     alive = {p.pid: p for p in pool.alive()}
-    running = Job.objects.filter(
-        queue=queue, status=JobStatus.RUNNING, attempts__lt=F("max_attempts") - 1
-    )
-    holders = [pid for w in running.values_list("worker", flat=True) if (pid := _pid_of(w))]
-    holders = [pid for pid in holders if pid in alive]
+    running = Job.objects.filter(queue=queue, status=JobStatus.RUNNING)
+    spare = running.filter(attempts__lt=F("max_attempts") - 1)
+    holders = [pid for pid in _pids(spare) if pid in alive]
+    busy = _pids(running)
+    idle = [proc for pid, proc in alive.items() if pid not in busy]
     if holders:
         victim, mid_job = alive[random.choice(holders)], 1
-    elif alive and random.random() < 0.15:
-        victim, mid_job = random.choice(list(alive.values())), 0
+    elif idle and random.random() < 0.15:
+        victim, mid_job = random.choice(idle), 0
     else:
         return 0, 0
     pool.kill(victim)
