@@ -16,7 +16,6 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from django.db.models import F
 
 from stylevault.jobs import services
 from stylevault.jobs.models import TERMINAL_STATUSES, Job, JobStatus
@@ -93,10 +92,6 @@ def _pid_of(worker_id: str) -> int | None:
         return None
 
 
-def _pids(jobs) -> set[int]:
-    return {pid for worker in jobs.values_list("worker", flat=True) if (pid := _pid_of(worker))}
-
-
 def _kill_one(pool: WorkerPool, queue: str) -> tuple[int, int]:
     """SIGKILLs a worker in the middle of a job (and now and then one that holds none: idle
     or still starting); returns (kills, kills mid-job).
@@ -109,9 +104,13 @@ def _kill_one(pool: WorkerPool, queue: str) -> tuple[int, int]:
     """
     alive = {p.pid: p for p in pool.alive()}
     running = Job.objects.filter(queue=queue, status=JobStatus.RUNNING)
-    spare = running.filter(attempts__lt=F("max_attempts") - 1)
-    holders = [pid for pid in _pids(spare) if pid in alive]
-    busy = _pids(running)
+    held = [
+        (pid, attempts < most - 1)
+        for worker, attempts, most in running.values_list("worker", "attempts", "max_attempts")
+        if (pid := _pid_of(worker))
+    ]
+    holders = [pid for pid, spare in held if spare and pid in alive]
+    busy = {pid for pid, _ in held}
     idle = [proc for pid, proc in alive.items() if pid not in busy]
     if holders:
         victim, mid_job = alive[random.choice(holders)], 1
