@@ -21,7 +21,7 @@ from django.http import FileResponse
 from django.urls import URLResolver, get_resolver, set_script_prefix
 from django.urls.resolvers import RoutePattern
 
-from stylevault import readcache
+from stylevault.core import readcache
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
 logger = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def _inline_paths(urlconf: str) -> dict[str, frozenset[str]]:
 
 
 def runs_inline(method: str, path: str, query_string: bytes = b"") -> bool:
-    """Whether this request goes to a view marked with stylevault.api.inline, asking only for
+    """Whether this request goes to a view marked with stylevault.core.api.inline, asking only for
     what that view allows inline."""
     if method not in ("GET", "HEAD"):
         return False

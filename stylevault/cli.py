@@ -8,7 +8,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
-    from stylevault.config import ConfigError
+    from stylevault.core.config import ConfigError
 
     try:
         import django

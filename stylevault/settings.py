@@ -1,10 +1,10 @@
-"""Django settings: every value comes from the environment through stylevault.config."""
+"""Django settings: every value comes from the environment through stylevault.core.config."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from stylevault import config as _config
+from stylevault.core import config as _config
 
 CONFIG = _config.load()
 BASE_DIR = _config.Path(__file__).resolve().parent
@@ -223,16 +223,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["stylevault.api.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["stylevault.core.api.ApiRateThrottle"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["stylevault.api.JSONRenderer"],
-    "EXCEPTION_HANDLER": "stylevault.api.exception_handler",
-    "DEFAULT_METADATA_CLASS": "stylevault.api.Metadata",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "stylevault.api.ContentNegotiation",
+    "DEFAULT_RENDERER_CLASSES": ["stylevault.core.api.JSONRenderer"],
+    "EXCEPTION_HANDLER": "stylevault.core.api.exception_handler",
+    "DEFAULT_METADATA_CLASS": "stylevault.core.api.Metadata",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "stylevault.core.api.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -29,7 +29,7 @@ def _private_media(settings, tmp_path):
 def _fresh_rate_limits(request):
     """Rate-limit counters must not leak between tests (they live in the database, and what
     this process counted ahead in its memory)."""
-    from stylevault import ratelimit
+    from stylevault.core import ratelimit
 
     ratelimit.forget_spare()
     yield
@@ -45,7 +45,7 @@ def _fresh_rate_limits(request):
 def steady_rate_clock(monkeypatch):
     """Holds the rate limiter's clock in the middle of a minute and of a five-minute window,
     so a test that counts up to a limit never sees its window roll over half-way."""
-    from stylevault import ratelimit
+    from stylevault.core import ratelimit
 
     monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_150.0)
 
@@ -53,7 +53,7 @@ def steady_rate_clock(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_process_indexes():
     """Per-process lookup indexes are rebuilt from rows; each test starts from empty tables."""
-    from stylevault import readcache
+    from stylevault.core import readcache
     from stylevault.provenance import fingerprints
     from stylevault.styles import selectors
 

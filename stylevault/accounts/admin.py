@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from stylevault import errors
 from stylevault.accounts import services
 from stylevault.accounts.models import ApiToken, ArtistApplication, User
+from stylevault.core import errors
 
 
 @admin.register(User)

@@ -12,9 +12,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault import errors
 from stylevault.accounts import selectors, services
-from stylevault.api import CursorPagination, ScopedRateThrottle, inline, validated
+from stylevault.core import errors
+from stylevault.core.api import CursorPagination, ScopedRateThrottle, inline, validated
 
 
 class LoginRateThrottle(ScopedRateThrottle):
@@ -26,7 +26,7 @@ class LoginRateThrottle(ScopedRateThrottle):
         return settings.RATE_LOGIN
 
     def key(self, request) -> str:
-        from stylevault.ratelimit import client_ip
+        from stylevault.core.ratelimit import client_ip
 
         return f"ip:{client_ip(request)}"
 

@@ -6,12 +6,12 @@ import functools
 
 from django.db.models import QuerySet
 
-from stylevault import sqlrows
 from stylevault.accounts.models import ApiToken, ArtistApplication, User
-from stylevault.readcache import ReadCache
+from stylevault.core import sqlrows
+from stylevault.core.readcache import ReadCache
 
 # Live tokens and their users, by token hash, in web servers that hear of changes pushed by
-# the database (stylevault.readcache): a revoked token or a deactivated user stops working in
+# the database (stylevault.core.readcache): a revoked token or a deactivated user stops working in
 # the process that made the change when it commits, and in the others when they hear of it
 # (typically within a millisecond). Kept as rows, so each request gets instances of its own.
 TOKENS = ReadCache("tokens", seconds=60.0, entries=4096, pushed_only=True)
@@ -28,7 +28,7 @@ def _token_sql() -> str:
 
 def user_by_token(token_hash: str) -> ApiToken | None:
     """The live token with this hash, its user loaded; runs on every API request, hence SQL
-    written once (stylevault.sqlrows) and kept while nothing changes. Unknown hashes are not
+    written once (stylevault.core.sqlrows) and kept while nothing changes. Unknown hashes are not
     kept: a new token must work at once, and guesses must not fill the cache."""
     rows = TOKENS.get(token_hash, lambda: sqlrows.rows(_token_sql(), [token_hash]), keep=bool)
     if not rows:

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from stylevault import errors, imaging
 from stylevault.accounts import selectors
 from stylevault.accounts.models import (
     ApiToken,
@@ -27,6 +26,7 @@ from stylevault.accounts.models import (
     Role,
     User,
 )
+from stylevault.core import errors, imaging
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event
 

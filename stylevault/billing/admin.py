@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from stylevault import errors
 from stylevault.billing import exports, services
 from stylevault.billing.models import (
     Checkout,
@@ -18,6 +17,7 @@ from stylevault.billing.models import (
     Subscription,
     WebhookEvent,
 )
+from stylevault.core import errors
 from stylevault.web.admin import ReadOnlyAdmin
 
 

@@ -8,9 +8,9 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault import errors
-from stylevault.api import CursorPagination, validated
 from stylevault.billing import selectors, services
+from stylevault.core import errors
+from stylevault.core.api import CursorPagination, validated
 from stylevault.ledger import selectors as ledger_selectors
 
 

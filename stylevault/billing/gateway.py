@@ -14,7 +14,7 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault.core import errors
 
 
 class PaymentsUnavailable(errors.DomainError):

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from stylevault import sqlrows
 from stylevault.billing import catalog
 from stylevault.billing.catalog import Tier
 from stylevault.billing.models import (
@@ -18,13 +17,14 @@ from stylevault.billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from stylevault.core import sqlrows
+from stylevault.core.readcache import ReadCache
 from stylevault.ledger import services as ledger
 from stylevault.ledger.models import Account, Transfer, TransferKind, TransferState
-from stylevault.readcache import ReadCache
 
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 # Plans by user id (users without one kept as no rows), in web servers that hear of changes
-# pushed by the database (stylevault.readcache): GET /me and every limit check read one.
+# pushed by the database (stylevault.core.readcache): GET /me and every limit check read one.
 SUBSCRIPTIONS = ReadCache("subscriptions", seconds=60.0, entries=4096, pushed_only=True)
 
 

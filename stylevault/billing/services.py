@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stylevault import errors
 from stylevault.billing import catalog, gateway
 from stylevault.billing.models import (
     BillingCustomer,
@@ -42,6 +41,7 @@ from stylevault.billing.models import (
     SubscriptionStatus,
     WebhookEvent,
 )
+from stylevault.core import errors
 from stylevault.ledger import services as ledger
 from stylevault.ledger.models import AccountKind, TransferKind
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from stylevault import errors
 from stylevault.billing import catalog, charts, forms, gateway, selectors, services
 from stylevault.billing.models import CheckoutKind, CheckoutStatus
+from stylevault.core import errors
 from stylevault.ledger import selectors as ledger_selectors
 
 HISTORY_PAGE = 50

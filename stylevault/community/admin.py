@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from stylevault import errors
 from stylevault.community import services
 from stylevault.community.models import Comment, Follow
+from stylevault.core import errors
 from stylevault.web.admin import ReadOnlyAdmin
 
 

@@ -14,12 +14,12 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault import errors
-from stylevault.api import inline, validated
 from stylevault.community import selectors, services
 from stylevault.community.models import COMMENT_MAX_LENGTH
-from stylevault.openapi import error_responses
-from stylevault.paging import DEFAULT_LIMIT, MAX_ID, Page, PageQuery, next_link
+from stylevault.core import errors
+from stylevault.core.api import inline, validated
+from stylevault.core.openapi import error_responses
+from stylevault.core.paging import DEFAULT_LIMIT, MAX_ID, Page, PageQuery, next_link
 
 
 class UserRefOut(serializers.Serializer):

@@ -15,13 +15,13 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from stylevault import errors, sqlrows
 from stylevault.accounts.models import Role, User
 from stylevault.community.models import Comment, Follow, Like
+from stylevault.core import errors, sqlrows
+from stylevault.core.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
+from stylevault.core.readcache import ReadCache
 from stylevault.generation.models import Image
 from stylevault.generation.selectors import image_for, public_images, visible_images
-from stylevault.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page
-from stylevault.readcache import ReadCache
 from stylevault.styles.models import Style, StyleStatus
 
 
@@ -81,7 +81,7 @@ def artist_images(
     return _published(public_images().filter(artist=artist), cursor, limit)
 
 
-# Every image each user likes, by user id, while changes are pushed (stylevault.readcache):
+# Every image each user likes, by user id, while changes are pushed (stylevault.core.readcache):
 # the feed asks on every request which of its tiles the viewer likes. Users who like more
 # than KEPT_LIKES images are asked per page instead. The like services announce changes (a
 # deleted image's likes need not be: it shows on no page).
@@ -91,7 +91,7 @@ KEPT_LIKES = 500
 
 def liked_ids(viewer: User | None, image_ids: Iterable[int]) -> set[int]:
     """Which of the images the viewer likes (nothing for anonymous visitors). Every feed
-    request asks, so the statements are written out (see stylevault.sqlrows)."""
+    request asks, so the statements are written out (see stylevault.core.sqlrows)."""
     ids = [int(pk) for pk in image_ids]
     if viewer is None or not viewer.is_authenticated or not ids:
         return set()

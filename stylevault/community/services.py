@@ -12,10 +12,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from stylevault import errors
 from stylevault.accounts.models import User
 from stylevault.community import selectors
 from stylevault.community.models import COMMENT_MAX_LENGTH, Comment, Follow, Like
+from stylevault.core import errors
 from stylevault.generation.models import Image, Visibility
 from stylevault.notifications.models import NotificationKind
 from stylevault.notifications.services import notify

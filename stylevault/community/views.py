@@ -16,10 +16,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from stylevault import errors
 from stylevault.community import selectors, services
 from stylevault.community.forms import CommentForm
-from stylevault.paging import Page, next_link
+from stylevault.core import errors
+from stylevault.core.paging import Page, next_link
 
 COMMENTS_PER_PAGE = 50
 ARTISTS_PER_PAGE = 50

@@ -13,12 +13,12 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
-from stylevault import errors
-from stylevault.api import CursorPagination, ScopedRateThrottle, validated
+from stylevault.core import errors
+from stylevault.core.api import CursorPagination, ScopedRateThrottle, validated
+from stylevault.core.paging import MAX_ID
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import selectors, services
 from stylevault.generation.models import GenerationStatus, Visibility
-from stylevault.paging import MAX_ID
 from stylevault.web.files import stored_file_response
 
 ERROR_MESSAGES = {
@@ -275,7 +275,7 @@ async def generation_events(request, generation_id: int):
     from asgiref.sync import sync_to_async
 
     from stylevault.accounts.authentication import authenticate_request
-    from stylevault.api import error_response
+    from stylevault.core.api import error_response
     from stylevault.jobs.selectors import aprogress_events
 
     user = await sync_to_async(authenticate_request)(request)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault.core import errors
 
 BLOCKED_TERMS = {
     # English

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
-from stylevault import errors
 from stylevault.billing.selectors import tier_of
+from stylevault.core import errors
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import policy
 from stylevault.generation.models import (

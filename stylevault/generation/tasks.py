@@ -117,7 +117,7 @@ def _failed(job) -> None:
 def _refuse_retry(job) -> None:
     from django.utils.translation import gettext as _
 
-    from stylevault import errors
+    from stylevault.core import errors
 
     raise errors.Conflict(
         _("A generation whose credits were released cannot be run again; ask again instead.")

@@ -11,11 +11,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from stylevault import errors
+from stylevault.core import errors
+from stylevault.core.paging import keyset_page, next_link
 from stylevault.generation import api, selectors, services
 from stylevault.generation.forms import ImageForm
 from stylevault.generation.models import FINAL_STATUSES, Generation, GenerationStatus, Image
-from stylevault.paging import keyset_page, next_link
 from stylevault.web.pages import apply_service_error
 
 IMAGES_PER_PAGE = 24

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.jobs import services
 from stylevault.jobs.models import Job
 

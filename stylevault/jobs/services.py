@@ -30,7 +30,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.jobs import dispatch, progress, registry, sql
 from stylevault.jobs.models import (
     TERMINAL_STATUSES,

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault.api import CursorPagination
+from stylevault.core.api import CursorPagination
 from stylevault.ledger import selectors
 from stylevault.ledger.models import AccountKind
 

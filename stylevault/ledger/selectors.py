@@ -11,7 +11,7 @@ from django.db.models import Case, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from stylevault import sqlrows
+from stylevault.core import sqlrows
 from stylevault.ledger import services
 from stylevault.ledger.models import (
     Account,

@@ -30,7 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.ledger import _sql, metrics
 from stylevault.ledger.models import (
     Account,

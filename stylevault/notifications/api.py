@@ -8,11 +8,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault.api import validated
+from stylevault.core.api import validated
+from stylevault.core.openapi import error_responses
+from stylevault.core.paging import MAX_ID, MAX_LIMIT, PageQuery, next_link
 from stylevault.notifications import selectors, services
 from stylevault.notifications.models import NotificationKind
-from stylevault.openapi import error_responses
-from stylevault.paging import MAX_ID, MAX_LIMIT, PageQuery, next_link
 
 
 class NotificationActorOut(serializers.Serializer):

@@ -8,8 +8,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from stylevault.accounts.models import User
+from stylevault.core.paging import DEFAULT_LIMIT, Page, keyset_page
 from stylevault.notifications.models import Notification, NotificationKind
-from stylevault.paging import DEFAULT_LIMIT, Page, keyset_page
 
 MESSAGES = {
     NotificationKind.IMAGE_LIKED: _("%(actor)s liked your image."),

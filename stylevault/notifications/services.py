@@ -7,8 +7,8 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stylevault import errors
 from stylevault.accounts.models import User
+from stylevault.core import errors
 from stylevault.notifications.models import Notification, NotificationKind
 
 

@@ -11,8 +11,8 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from stylevault.community.views import domain_errors_as_http
+from stylevault.core.paging import MAX_ID, next_link
 from stylevault.notifications import selectors, services
-from stylevault.paging import MAX_ID, next_link
 
 PER_PAGE = 30
 # htmx stops polling on this status: an anonymous visitor has no badge to refresh.

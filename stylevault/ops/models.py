@@ -13,7 +13,7 @@ class RateCounter(models.Model):
 
 
 class ReadGeneration(models.Model):
-    """How many times what a shared read cache shows has changed (stylevault.readcache)."""
+    """How many times what a shared read cache shows has changed (stylevault.core.readcache)."""
 
     name = models.CharField(max_length=50, primary_key=True)
     generation = models.BigIntegerField(default=0)

@@ -15,7 +15,7 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.provenance import keys, selectors, services
 
 MAX_INDEX = selectors.MAX_INDEX
@@ -185,7 +185,7 @@ class VerifyView(APIView):
         request={"multipart/form-data": VerifyIn}, responses={200: VerifyOut}, tags=["provenance"]
     )
     def post(self, request):
-        from stylevault.api import validated
+        from stylevault.core.api import validated
         from stylevault.provenance.verification import verify_image
 
         return Response(verify_image(validated(VerifyIn, request.data)["image"]))

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from stylevault import keyfiles
+from stylevault.core import keyfiles
 from stylevault.provenance import signing
 
 ENV_VAR = "STYLEVAULT_SIGNING_KEY"

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from stylevault import keyfiles
+from stylevault.core import keyfiles
 
 CHAIN_ENV, KEY_ENV, ANCHORS_ENV = (
     "STYLEVAULT_C2PA_CERT_CHAIN",

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Max, Model, QuerySet
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.provenance import canonical, keys, merkle, signing
 from stylevault.provenance.models import Event, TreeHead
 

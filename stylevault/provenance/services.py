@@ -21,7 +21,7 @@ from django.db.models import Max, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.provenance import canonical, keys, merkle, selectors, signing
 from stylevault.provenance.models import Event, TreeHead
 

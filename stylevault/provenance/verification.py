@@ -7,8 +7,8 @@ chain back to the training data and the Merkle inclusion proof.
 
 from __future__ import annotations
 
+from stylevault.core.imaging import check_image
 from stylevault.generation.models import Image
-from stylevault.imaging import check_image
 from stylevault.provenance import certificates, fingerprints, manifests
 
 MAX_VERIFY_BYTES = 20 * 1024 * 1024

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.generation import selectors as generation_selectors
 from stylevault.generation.models import Image
 from stylevault.provenance.certificates import certificate

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext_lazy as _
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.styles import services
 from stylevault.styles.models import Style
 

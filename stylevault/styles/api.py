@@ -8,8 +8,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault import errors
-from stylevault.api import CursorPagination, inline, validated
+from stylevault.core import errors
+from stylevault.core.api import CursorPagination, inline, validated
 from stylevault.styles import search, selectors, services
 from stylevault.styles.models import MAX_PRICE, MIN_PRICE, StyleStatus
 from stylevault.web.files import stored_file_response

@@ -20,8 +20,8 @@ from django.db.models import Count, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
-from stylevault import errors
-from stylevault.readcache import ReadCache
+from stylevault.core import errors
+from stylevault.core.readcache import ReadCache
 from stylevault.styles.models import Style, StyleStatus, Tag
 
 MAX_WORDS, MAX_TAGS = 8, 10

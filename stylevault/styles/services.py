@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image as PILImage
 
-from stylevault import errors
 from stylevault.billing.selectors import tier_of
-from stylevault.imaging import CheckedImage, check_image
+from stylevault.core import errors
+from stylevault.core.imaging import CheckedImage, check_image
 from stylevault.jobs import services as jobs
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event

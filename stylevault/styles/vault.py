@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from stylevault import keyfiles
+from stylevault.core import keyfiles
 
 ENV_VAR = "STYLEVAULT_LORA_KEY"
 FILE_NAME = "lora-aes256.key"

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from stylevault import errors
+from stylevault.core import errors
+from stylevault.core.paging import Page, keyset_page, next_link
 from stylevault.generation import services as generation_services
 from stylevault.generation.views import is_htmx, panel_context
 from stylevault.ledger.selectors import wallet_of
-from stylevault.paging import Page, keyset_page, next_link
 from stylevault.styles import search, selectors, services
 from stylevault.styles.forms import Generator, PriceForm, StyleForm
 from stylevault.styles.models import Style, StyleStatus

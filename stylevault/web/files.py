@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 
-from stylevault import errors
+from stylevault.core import errors
 
 
 def stored_file_response(

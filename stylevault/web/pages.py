@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from stylevault import errors
+from stylevault.core import errors
 
 
 def apply_service_error(form: forms.Form, exc: errors.DomainError) -> None:

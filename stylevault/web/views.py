@@ -15,8 +15,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from stylevault import api, errors, ratelimit
 from stylevault.accounts import selectors, services
+from stylevault.core import api, errors, ratelimit
 from stylevault.web import forms
 from stylevault.web.pages import apply_service_error
 

@@ -198,9 +198,9 @@ def test_artist_application_is_approved_by_an_operator(make_user, token_client):
 
 
 def test_only_operators_decide_applications(make_user, token_client):
-    from stylevault import errors
     from stylevault.accounts import services
     from stylevault.accounts.models import ArtistApplication
+    from stylevault.core import errors
 
     applicant = make_user("painter")
     token_client(applicant).post(

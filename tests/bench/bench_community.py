@@ -278,7 +278,7 @@ def main(connections: int = 100, total: int = 10000) -> list[dict]:
 
 def _load_all(port: int, seeded: dict, connections: int, total: int) -> list[dict]:
     """Each scenario alone (one connection: what a request costs) and under load. The first
-    request of each distinct path finds no page kept in the server (stylevault.readcache):
+    request of each distinct path finds no page kept in the server (stylevault.core.readcache):
     its latency is the "first ms" column, what a query nobody asked recently costs."""
     scenarios = {"feed": ["/api/v1/feed"], **seeded["paths"]}
     headers = {"Authorization": f"Bearer {seeded['token']}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stylevault.config import ConfigError, load
+from stylevault.core.config import ConfigError, load
 
 
 def env(**values):

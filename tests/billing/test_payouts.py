@@ -83,7 +83,7 @@ def test_refused_transfer_returns_the_credits(artists, stripe_server):
 def test_a_payout_lost_in_transit_is_never_paid_twice(artists, stripe_server, settings):
     """Stripe unreachable after the payout was asked for: it stays `sending`, an operator
     cannot return its credits, and the next run retries with the same idempotency key."""
-    from stylevault import errors
+    from stylevault.core import errors
     from tests.e2e.conftest import free_port
 
     rich, _poor = artists
@@ -117,7 +117,7 @@ def test_artist_without_account_stays_pending(artists, stripe_server):
 
 
 def test_bad_payout_account_is_refused(artists):
-    from stylevault import errors
+    from stylevault.core import errors
 
     with pytest.raises(errors.ValidationFailed):
         services.set_payout_account(artist=artists[0], stripe_account_id="paypal:me")

@@ -1,12 +1,12 @@
-"""The feed and style listings are kept per process (stylevault.readcache); every change
+"""The feed and style listings are kept per process (stylevault.core.readcache); every change
 that users would see must show on the very next request."""
 
 from __future__ import annotations
 
 import pytest
 
-from stylevault import readcache
 from stylevault.community import selectors
+from stylevault.core import readcache
 from stylevault.generation import services as generation
 from stylevault.ops.models import ReadGeneration
 from stylevault.styles import services as styles

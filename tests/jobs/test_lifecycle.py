@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.jobs import registry, runner, services
 from stylevault.jobs.models import Job, JobStatus
 from tests.jobs.helpers import claim, work

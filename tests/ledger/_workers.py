@@ -14,7 +14,7 @@ def reserve_many(db_name: str, user_id: int, count: int, amount: int, barrier, r
     from django.db import connection
 
     connection.settings_dict["NAME"] = db_name
-    from stylevault import errors
+    from stylevault.core import errors
     from stylevault.ledger import services
 
     outcome = {"ok": 0, "insufficient": 0, "other": []}

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.ledger import selectors, services
 from stylevault.ledger.models import Account, Hold, HoldState
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.ledger import selectors, services
 from stylevault.ledger.models import Account, Hold, HoldState, Transfer, TransferKind
 

@@ -14,10 +14,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from stylevault import errors
 from stylevault.billing import catalog
 from stylevault.billing import services as billing
 from stylevault.billing.models import Payout, PayoutStatus
+from stylevault.core import errors
 from stylevault.ledger import selectors, services
 from stylevault.ledger.models import Account, Hold, HoldState
 

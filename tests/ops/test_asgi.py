@@ -218,7 +218,7 @@ def test_server_start_follows_pushed_changes_where_the_database_pushes(monkeypat
     the start completes and they keep reading generation rows."""
     from django.db import connection
 
-    from stylevault import readcache
+    from stylevault.core import readcache
 
     started, frozen = [], []
     monkeypatch.setattr(readcache._push, "start", lambda params: started.append(params))

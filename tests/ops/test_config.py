@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from stylevault.config import ConfigError, load
+from stylevault.core.config import ConfigError, load
 
 
 def test_production_refuses_missing_secret_hosts_and_bad_database(tmp_path):
@@ -80,7 +80,7 @@ def test_the_command_stops_with_one_line_per_problem(tmp_path):
 
 
 def test_s3_storage_url_becomes_private_storage_options():
-    from stylevault.config import s3_options
+    from stylevault.core.config import s3_options
 
     options = s3_options(
         "s3://media-bucket/prefix?endpoint_url=http://127.0.0.1:9000&region_name=eu"

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY_MODULES = sorted(
-    {"stylevault.api", "stylevault.urls"}
+    {"stylevault.core.api", "stylevault.urls"}
     | {
         f"stylevault.{path.parent.name}.{path.stem}"
         for pattern in ("*/api.py", "*/views.py")

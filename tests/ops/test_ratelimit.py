@@ -1,4 +1,4 @@
-"""Rate limits count ahead per process (stylevault.ratelimit): a limit must still hold across
+"""Rate limits count ahead per process (stylevault.core.ratelimit): a limit must still hold across
 processes and threads, on the database (embedded mode) and on Redis (distributed mode)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connections
 
-from stylevault import ratelimit
+from stylevault.core import ratelimit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REDIS_URL = "redis://127.0.0.1:6379/12"

@@ -1,5 +1,5 @@
 """On PostgreSQL, web servers keep tokens, plans and shared pages while the database pushes
-every change (stylevault.readcache, decision 016): a change made by another process must reach
+every change (stylevault.core.readcache, decision 016): a change made by another process must reach
 this one at once, and a lost listening connection must never leave stale reads behind."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from stylevault import readcache
 from stylevault.accounts.models import ApiToken
 from stylevault.billing import selectors as billing
 from stylevault.billing.models import Subscription, SubscriptionStatus
+from stylevault.core import readcache
 from tests.community.factories import make_image, make_style
 from tests.conftest import eventually, on_postgres
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer as DRFRenderer
 from rest_framework.utils.serializer_helpers import ReturnDict
 
-from stylevault.api import JSONRenderer
+from stylevault.core.api import JSONRenderer
 
 AWARE = datetime.datetime(2026, 11, 30, 23, 5, 7, 123456, tzinfo=datetime.UTC)
 PAYLOAD = {

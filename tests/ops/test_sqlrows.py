@@ -1,4 +1,4 @@
-"""Hand-written reads (stylevault.sqlrows) return what the ORM returns, on both databases."""
+"""Hand-written reads (stylevault.core.sqlrows) return what the ORM returns, on both databases."""
 
 from __future__ import annotations
 

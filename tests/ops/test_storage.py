@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 from moto.server import ThreadedMotoServer
 
-from stylevault.config import s3_options
+from stylevault.core.config import s3_options
 from tests.e2e.conftest import free_port
 
 

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.provenance import keys, merkle, selectors, services, signing
 from stylevault.provenance.models import Event, EventKind, TreeHead
 from tests.conftest import on_sqlite

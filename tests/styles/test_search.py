@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from stylevault import errors
+from stylevault.core import errors
 from stylevault.styles.models import Style, Tag
 from stylevault.styles.search import (
     FTS_TABLE,

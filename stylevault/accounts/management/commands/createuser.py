@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from stylevault import errors
 from stylevault.accounts import services
+from stylevault.core import errors
 
 
 class Command(BaseCommand):

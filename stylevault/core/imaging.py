@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from stylevault import errors
+from stylevault.core import errors
 
 MAGIC = {
     "PNG": (b"\x89PNG\r\n\x1a\n",),

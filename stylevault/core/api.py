@@ -13,7 +13,7 @@ from rest_framework import metadata, negotiation, pagination, renderers
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
-from stylevault import errors, ratelimit
+from stylevault.core import errors, ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def exception_handler(exc, context):
 
 
 class ScopedRateThrottle(BaseThrottle):
-    """A DRF throttle over stylevault.ratelimit; subclasses name the scope, rate and key."""
+    """A DRF throttle over stylevault.core.ratelimit; subclasses name the scope, rate and key."""
 
     scope = ""
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.utils.urls import replace_query_param
 
-from stylevault import errors
+from stylevault.core import errors
 
 T = TypeVar("T", bound=Model)
 

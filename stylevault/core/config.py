@@ -125,7 +125,7 @@ def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list
 
 
 def _check_rate(env: dict[str, str], name: str, default: str, problems: list[str]) -> str:
-    from stylevault.ratelimit import parse_rate
+    from stylevault.core.ratelimit import parse_rate
 
     value = env.get(name, default)
     try:
