@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/stylevault
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench setup services messages clean
+.PHONY: run test test-sqlite test-postgres lint bench setup services messages clean tiny-model
 
 setup: $(STAMP) messages
 
@@ -46,6 +46,10 @@ test-postgres:
 
 bench: setup services
 	$(BIN)/python tests/bench/run.py
+
+# Retrains the built-in model's committed weights from their seed (about an hour on 2 cores).
+tiny-model: $(STAMP)
+	$(BIN)/stylevault build-tiny-model
 
 clean:
 	rm -rf $(VENV) var test-artifacts
