@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "stylevault.generation",
     "stylevault.community",
     "stylevault.notifications",
+    "stylevault.campaigns",
     "stylevault.ops",
 ]
 
@@ -275,6 +276,11 @@ STYLEVAULT_PUBLIC_URL = CONFIG.engine["public_url"]
 STYLEVAULT_BLOCKED_TERMS = CONFIG.engine["blocked_terms"]
 STYLEVAULT_NSFW_TERMS = CONFIG.engine["nsfw_terms"]
 STYLEVAULT_PROMPT_CLASSIFIER = CONFIG.engine["prompt_classifier"]
+# Campaign copy (docs/campaigns.md): an OpenAI-compatible endpoint, or the template writer.
+STYLEVAULT_LLM_URL = CONFIG.engine["llm_url"]
+STYLEVAULT_LLM_API_KEY = CONFIG.engine["llm_api_key"]
+STYLEVAULT_LLM_MODEL = CONFIG.engine["llm_model"]
+STYLEVAULT_LLM_TIMEOUT = CONFIG.engine["llm_timeout"]
 
 LOGGING = {
     "version": 1,

@@ -328,4 +328,9 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "generation_expiry_minutes": int(
             _number_setting(env, "STYLEVAULT_GENERATION_EXPIRY_MINUTES", "30", 1, 1440, problems)
         ),
+        # Campaign copy: an OpenAI-compatible base URL (unset: the built-in template writer).
+        "llm_url": env.get("STYLEVAULT_LLM_URL", "").strip(),
+        "llm_api_key": env.get("STYLEVAULT_LLM_API_KEY", "").strip(),
+        "llm_model": env.get("STYLEVAULT_LLM_MODEL", "").strip(),
+        "llm_timeout": float(_number_setting(env, "STYLEVAULT_LLM_TIMEOUT", "20", 1, 300, problems)),
     }

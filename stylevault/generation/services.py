@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.engine.sizes import ASPECT_RATIOS
-from stylevault.generation import policy
+from stylevault.generation import policy, signals
 from stylevault.generation.models import (
     Generation,
     GenerationStatus,
@@ -409,6 +409,7 @@ def deliver(*, generation_id: int, images: list[dict]) -> Generation:
         subject=generation,
         data={"images": len(rows)},
     )
+    signals.generation_finished.send(sender=Generation, generation=generation, succeeded=True)
     return generation
 
 
@@ -431,6 +432,7 @@ def fail(*, generation_id: int, job_status: str, error_code: str, message: str) 
     generation.error_message = message[:2000]
     generation.finished_at = timezone.now()
     generation.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    signals.generation_finished.send(sender=Generation, generation=generation, succeeded=False)
     if generation.status == GenerationStatus.FAILED:
         notify(
             recipient=generation.owner,
