@@ -331,7 +331,7 @@ def draft_payload(draft) -> dict:
     if draft.ad_path and draft.status == DraftStatus.SUCCEEDED:
         data["ad"] = {
             "url": f"/api/v1/campaigns/drafts/{draft.pk}/ad",
-            "png_url": f"/api/v1/campaigns/drafts/{draft.pk}/ad?format=png",
+            "png_url": f"/api/v1/campaigns/drafts/{draft.pk}/ad?as=png",
             "width": draft.ad_width,
             "height": draft.ad_height,
         }
@@ -385,16 +385,18 @@ class DraftLayoutView(APIView):
 class DraftAdView(APIView):
     @extend_schema(
         tags=["campaigns"],
-        parameters=[OpenApiParameter("format", str, enum=["jpeg", "png"])],
+        parameters=[OpenApiParameter("as", str, enum=["jpeg", "png"], description="file type")],
         responses={(200, "image/jpeg"): bytes, (200, "image/png"): bytes},
     )
     def get(self, request, draft_id: int):
         draft = _draft(request, draft_id)
         if not draft.ad_path or draft.status != DraftStatus.SUCCEEDED:
             raise errors.NotFound(_("This ad is not composed yet."))
-        kind = request.query_params.get("format", "jpeg")
+        kind = request.query_params.get("as", "jpeg")
         if kind not in ("jpeg", "png"):
-            raise errors.ValidationFailed(_("The format is jpeg or png."))
+            raise errors.ValidationFailed(
+                _("Ask for the ad as jpeg or png."), details={"fields": {"as": ["invalid"]}}
+            )
         path, mime = (draft.ad_png_path, "image/png") if kind == "png" else (draft.ad_path, "image/jpeg")
         return stored_file_response(
             path, content_type=mime, public=False,

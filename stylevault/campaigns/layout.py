@@ -146,8 +146,30 @@ def _join(words: list[_Word]) -> str:
     return "".join((" " if w.space_before and i else "") + w.text for i, w in enumerate(words))
 
 
+def _greedy(words: list[_Word], font, max_width: int) -> list[list[_Word]]:
+    lines: list[list[_Word]] = []
+    for word in words:
+        if lines and _width(font, _join([*lines[-1], word])) <= max_width:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return lines
+
+
+def _orphan(lines: list[list[_Word]]) -> bool:
+    """A last line of one whole word under a line that had several."""
+    return (
+        len(lines) >= 2
+        and len(lines[-1]) == 1
+        and lines[-1][0].space_before
+        and sum(w.space_before for w in lines[-2]) >= 2
+    )
+
+
 def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    """Greedy lines at spaces, no line wider than max_width, no one-word last line."""
+    """Lines broken at spaces, none wider than max_width, no one-word last line: an orphan
+    takes the previous line's last word along when the pair fits, else narrower measures
+    (down to 60 %) are tried for the same number of lines."""
     words: list[_Word] = []
     for token in text.split():
         if _width(font, token) <= max_width:
@@ -155,19 +177,18 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
         else:
             pieces = _split_long(token, font, max_width)
             words += [_Word(p, i == 0) for i, p in enumerate(pieces)]
-    lines: list[list[_Word]] = []
-    for word in words:
-        if lines and _width(font, _join([*lines[-1], word])) <= max_width:
-            lines[-1].append(word)
-        else:
-            lines.append([word])
-    # A lone last word (an orphan) takes the previous line's last word with it when it fits.
-    if len(lines) >= 2 and len(lines[-1]) == 1 and lines[-1][0].space_before:
-        previous = lines[-2]
-        if len(previous) >= 2 and previous[-1].space_before:
-            moved = [previous[-1], lines[-1][0]]
-            if _width(font, _join(moved)) <= max_width:
-                lines[-2], lines[-1] = previous[:-1], moved
+    lines = _greedy(words, font, max_width)
+    if _orphan(lines) and _width(font, _join([lines[-2][-1], lines[-1][0]])) <= max_width:
+        lines[-2:] = [lines[-2][:-1], [lines[-2][-1], lines[-1][0]]]  # take one word along
+    if _orphan(lines):
+        step = max(4, max_width // 40)
+        for width in range(max_width - step, int(max_width * 0.6), -step):
+            candidate = _greedy(words, font, width)
+            if len(candidate) > len(lines):
+                break
+            if not _orphan(candidate):
+                lines = candidate
+                break
     return [_join(line) for line in lines]
 
 

@@ -117,16 +117,17 @@ def logo_colours(data: bytes) -> tuple[str, str]:
     """The logo's two most used colours among its visible, not near-white pixels."""
     import io
 
+    import numpy as np
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
         rgba = image.convert("RGBA")
         rgba.thumbnail((96, 96))
-    pixels = [p[:3] for p in rgba.getdata() if p[3] > 128 and min(p[:3]) < 235]
-    if not pixels:
+    pixels = np.asarray(rgba).reshape(-1, 4)
+    visible = pixels[(pixels[:, 3] > 128) & (pixels[:, :3].min(axis=1) < 235)][:, :3]
+    if not len(visible):
         return "#1f6feb", "#ffffff"
-    sample = Image.new("RGB", (len(pixels), 1))
-    sample.putdata(pixels)
+    sample = Image.fromarray(np.ascontiguousarray(visible[None, :, :]), "RGB")
     palette = sample.quantize(colors=4, method=Image.Quantize.MEDIANCUT)
     counts = sorted(palette.getcolors() or [], reverse=True)
     flat = palette.getpalette() or []
