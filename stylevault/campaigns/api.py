@@ -75,7 +75,9 @@ def _form_data(request) -> dict:
     """The request's fields with numbers and booleans read from multipart text."""
     data = {k: request.data.get(k) for k in request.data}
     if "default_style_id" in data and isinstance(data["default_style_id"], str):
-        data["default_style_id"] = int(data["default_style_id"]) if data["default_style_id"] else None
+        data["default_style_id"] = (
+            int(data["default_style_id"]) if data["default_style_id"] else None
+        )
     if isinstance(data.get("colors_from_logo"), str):
         data["colors_from_logo"] = data["colors_from_logo"].lower() in ("1", "true", "on", "yes")
     return data
@@ -237,7 +239,9 @@ class SessionDetailView(APIView):
     def get(self, request, session_id: int):
         session = _session(request, session_id)
         messages = session.messages.select_related("draft")
-        return Response({**session_payload(session), "messages": [message_payload(m) for m in messages]})
+        return Response(
+            {**session_payload(session), "messages": [message_payload(m) for m in messages]}
+        )
 
     @extend_schema(tags=["campaigns"], request=SessionPatchIn, responses={200: SessionOut})
     def patch(self, request, session_id: int):
@@ -300,9 +304,12 @@ class TurnOut(serializers.Serializer):
 
 def draft_status(draft) -> str:
     """The draft's own status, or "running" once its picture is being rendered."""
-    if draft.status == DraftStatus.QUEUED and draft.generation is not None:
-        if draft.generation.status == GenerationStatus.RUNNING:
-            return DraftStatus.RUNNING
+    if (
+        draft.status == DraftStatus.QUEUED
+        and draft.generation is not None
+        and draft.generation.status == GenerationStatus.RUNNING
+    ):
+        return DraftStatus.RUNNING
     return draft.status
 
 
@@ -338,7 +345,9 @@ def draft_payload(draft) -> dict:
     if draft.status == DraftStatus.FAILED:
         data["error"] = {
             "code": draft.error_code or "IMAGE_GENERATION_FAILED",
-            "message": _("The ad could not be made; credits for a picture that was not made were returned."),
+            "message": _(
+                "The ad could not be made; credits for a picture that was not made were returned."
+            ),
         }
     return data
 
@@ -397,9 +406,13 @@ class DraftAdView(APIView):
             raise errors.ValidationFailed(
                 _("Ask for the ad as jpeg or png."), details={"fields": {"as": ["invalid"]}}
             )
-        path, mime = (draft.ad_png_path, "image/png") if kind == "png" else (draft.ad_path, "image/jpeg")
+        path, mime = (
+            (draft.ad_png_path, "image/png") if kind == "png" else (draft.ad_path, "image/jpeg")
+        )
         return stored_file_response(
-            path, content_type=mime, public=False,
+            path,
+            content_type=mime,
+            public=False,
             download_name=f"ad-{draft.pk}.{'png' if kind == 'png' else 'jpg'}",
         )
 

@@ -35,9 +35,13 @@ class MessageForm(forms.Form):
     text = forms.CharField(
         label=_("Your message"),
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("New winter menu at my cafe, 3:4")}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("New winter menu at my cafe, 3:4")}
+        ),
     )
-    style_id = forms.TypedChoiceField(label=_("Style"), coerce=int, required=False, empty_value=None)
+    style_id = forms.TypedChoiceField(
+        label=_("Style"), coerce=int, required=False, empty_value=None
+    )
     aspect_ratio = forms.ChoiceField(
         label=_("Aspect ratio"), choices=[("", "—"), *((r, r) for r in AD_RATIOS)], required=False
     )

@@ -21,7 +21,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
 DELIVERY_WIDTH = 1080
-RATIOS = {"1:1": (1, 1), "4:5": (4, 5), "4:3": (4, 3), "3:4": (3, 4), "16:9": (16, 9), "9:16": (9, 16)}
+RATIOS = {
+    "1:1": (1, 1),
+    "4:5": (4, 5),
+    "4:3": (4, 3),
+    "3:4": (3, 4),
+    "16:9": (16, 9),
+    "9:16": (9, 16),
+}
 # Safe zone per ratio as (left, top, right, bottom) shares of the canvas kept clear of text.
 SAFE_MARGINS = {"9:16": (0.06, 0.14, 0.06, 0.35), "16:9": (0.05, 0.08, 0.05, 0.08)}
 DEFAULT_MARGINS = (0.06, 0.06, 0.06, 0.06)
@@ -330,7 +337,7 @@ def _zone(layout: str, safe: Box, protected: Box | None, block_height: int, pad:
 
 
 def _available_height(layout: str, safe: Box, protected: Box | None, pad: int) -> int:
-    x0, y0, x1, y1 = safe
+    _x0, y0, _x1, y1 = safe
     bottom = y1 if protected is None or layout == "top" else min(y1, protected[1] - pad)
     share = 0.9 if layout == "card" else 0.55
     return max(40, round((bottom - y0) * share) - (2 * pad if layout == "card" else 0))
@@ -391,8 +398,12 @@ def compose(
             lines.append(PlacedLine(text, block.role, block.size, origin, box))
             if block.role == "cta":
                 pills.append(
-                    (x - cta_pad, y - round(block.size * 0.25), x + width + cta_pad,
-                     y + block.line_height + round(block.size * 0.25))
+                    (
+                        x - cta_pad,
+                        y - round(block.size * 0.25),
+                        x + width + cta_pad,
+                        y + block.line_height + round(block.size * 0.25),
+                    )
                 )
             y += block.line_height
         if block.role == "cta":
@@ -498,6 +509,10 @@ def _place_logo(
             box = (cx, cy, cx + w, cy + h)
             blocked = [band, *text_boxes] + ([protected] if protected else [])
             if not any(_intersects(box, other, gap=pad // 2) for other in blocked):
-                image.paste(rgba.resize((w, h), Image.Resampling.LANCZOS), (cx, cy), rgba.resize((w, h), Image.Resampling.LANCZOS))
+                image.paste(
+                    rgba.resize((w, h), Image.Resampling.LANCZOS),
+                    (cx, cy),
+                    rgba.resize((w, h), Image.Resampling.LANCZOS),
+                )
                 return box
     return None

@@ -15,7 +15,9 @@ urlpatterns = [
     path("campaigns/sessions/<int:session_id>/", views.chat, name="chat"),
     path("campaigns/sessions/<int:session_id>/send/", views.send, name="send"),
     path("campaigns/sessions/<int:session_id>/rename/", views.rename, name="rename"),
-    path("campaigns/sessions/<int:session_id>/delete/", views.session_delete, name="session-delete"),
+    path(
+        "campaigns/sessions/<int:session_id>/delete/", views.session_delete, name="session-delete"
+    ),
     path("campaigns/drafts/<int:draft_id>/panel/", views.draft_panel, name="draft-panel"),
     path("campaigns/drafts/<int:draft_id>/layout/", views.draft_layout, name="draft-layout"),
 ]

@@ -79,8 +79,14 @@ def recommendations(brand: Brand, today: datetime.date | None = None) -> list[di
         if f"holiday:{day.holiday}" in recent or len(ideas) >= 2:
             continue
         name = HOLIDAY[lang][day.holiday]
-        ideas.append({"key": day.holiday, "title": name, "days_away": day.days_away,
-                      "brief": IDEAS[lang]["holiday"].format(holiday=name, brand=brand.name)})
+        ideas.append(
+            {
+                "key": day.holiday,
+                "title": name,
+                "days_away": day.days_away,
+                "brief": IDEAS[lang]["holiday"].format(holiday=name, brand=brand.name),
+            }
+        )
     for key in ("launch", "season", "event"):
         if len(ideas) >= 3:
             break

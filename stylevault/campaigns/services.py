@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
-from stylevault.campaigns import calendar, turns
+from stylevault.campaigns import calendar, selectors, turns
 from stylevault.campaigns.models import (
     Brand,
     BusinessType,
@@ -75,9 +75,7 @@ def _invalid(field: str, message: str) -> errors.ValidationFailed:
 
 def _choice(value, field: str, choices) -> str:
     if value not in choices.values:
-        raise _invalid(
-            field, _("Choose one of: %(list)s.") % {"list": ", ".join(choices.values)}
-        )
+        raise _invalid(field, _("Choose one of: %(list)s.") % {"list": ", ".join(choices.values)})
     return value
 
 
@@ -279,7 +277,7 @@ def _steps() -> int | None:
 def _generation_body(style: Style, copy: Copy, ratio: str, seed: int) -> dict:
     body = {
         "styles": [{"id": style.pk, "weight": 1}],
-        "prompt": f"{copy.image_prompt}, {NO_TEXT}"[: generation.MAX_PROMPT_LENGTH],
+        "prompt": f"{NO_TEXT}, {copy.image_prompt}"[: generation.MAX_PROMPT_LENGTH],
         "negative_prompt": NEGATIVE_PROMPT,
         "aspect_ratio": RENDER_RATIO.get(ratio, ratio),
         "seed": seed,
@@ -312,12 +310,13 @@ def post_message(
     if aspect_ratio is not None and aspect_ratio not in turns.AD_RATIOS:
         raise _invalid(
             "aspect_ratio",
-            _("Choose one of these aspect ratios: %(list)s.") % {"list": ", ".join(turns.AD_RATIOS)},
+            _("Choose one of these aspect ratios: %(list)s.")
+            % {"list": ", ".join(turns.AD_RATIOS)},
         )
     policy.check_prompts([text], nsfw_allowed=False)
     brand = session.brand
     turn = turns.parse(text)
-    previous = session.drafts.exclude(status=DraftStatus.FAILED).select_related("generation").first()
+    previous = selectors.latest_draft(session)
     if turn.refines_only and previous is None:
         raise _invalid("text", _("Tell me first what you would like to promote."))
     brief = turn.brief or previous.brief
@@ -346,8 +345,13 @@ def post_message(
     )
     if previous is not None and turn.refines_only and copy_only and turn.asks:
         copy, writer, note = (
-            Copy(previous.headline, previous.body, previous.cta, previous.hashtags,
-                 previous.image_prompt),
+            Copy(
+                previous.headline,
+                previous.body,
+                previous.cta,
+                previous.hashtags,
+                previous.image_prompt,
+            ),
             previous.writer,
             "",
         )
@@ -360,8 +364,8 @@ def post_message(
         and not turn.new_picture
         and ratio == previous.aspect_ratio
         and style.pk == previous.style_id
-        and old_picture.status in (GenerationStatus.QUEUED, GenerationStatus.RUNNING,
-                                   GenerationStatus.SUCCEEDED)
+        and old_picture.status
+        in (GenerationStatus.QUEUED, GenerationStatus.RUNNING, GenerationStatus.SUCCEEDED)
     )
     keep_seed = old_picture is not None and turn.refines_only and not turn.new_picture
     seed = old_picture.seed if keep_seed else secrets.randbelow(generation.MAX_SEED)

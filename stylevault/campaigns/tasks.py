@@ -86,17 +86,28 @@ def compose(ctx) -> dict:
     ingredient = (source_bytes, source.mime_type, f"image-{source.pk}")
     edits = ("text overlay", "logo overlay") if composition.logo_box else ("text overlay",)
     jpeg = signer.sign(
-        finished.data, mime_type="image/jpeg", title=f"{claim.image_id}.jpg", claim=claim,
-        ingredient=ingredient, edits=edits,
+        finished.data,
+        mime_type="image/jpeg",
+        title=f"{claim.image_id}.jpg",
+        claim=claim,
+        ingredient=ingredient,
+        edits=edits,
     )
     buffer = io.BytesIO()
     Image.open(io.BytesIO(finished.data)).save(buffer, format="PNG", compress_level=3)
     png = signer.sign(
-        buffer.getvalue(), mime_type="image/png", title=f"{claim.image_id}.png", claim=claim,
-        ingredient=ingredient, edits=edits,
+        buffer.getvalue(),
+        mime_type="image/png",
+        title=f"{claim.image_id}.png",
+        claim=claim,
+        ingredient=ingredient,
+        edits=edits,
     )
     sha, png_sha = services.file_digest(jpeg), services.file_digest(png)
-    path, png_path = services.stored_name(draft, sha, "jpg"), services.stored_name(draft, png_sha, "png")
+    path, png_path = (
+        services.stored_name(draft, sha, "jpg"),
+        services.stored_name(draft, png_sha, "png"),
+    )
     _save(path, jpeg)
     _save(png_path, png)
     return {

@@ -77,7 +77,9 @@ def parse(text: str) -> Turn:
         candidate = f"{match.group(1)}:{match.group(2)}"
         ratio = candidate if candidate in AD_RATIOS else None
     if ratio is None:
-        ratio = next((r for r, words in RATIO_WORDS.items() if any(w in folded for w in words)), None)
+        ratio = next(
+            (r for r, words in RATIO_WORDS.items() if any(w in folded for w in words)), None
+        )
     rest = _RATIO.sub(" ", text)
     for key in asks:
         for word in REFINEMENTS[key]:

@@ -47,7 +47,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _brand_data(form: BrandForm) -> dict:
-    data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None) or k == "default_style_id"}
+    data = {
+        k: v for k, v in form.cleaned_data.items() if v not in ("", None) or k == "default_style_id"
+    }
     if not form.cleaned_data.get("logo"):
         data.pop("logo", None)
     return data

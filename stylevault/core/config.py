@@ -332,5 +332,7 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "llm_url": env.get("STYLEVAULT_LLM_URL", "").strip(),
         "llm_api_key": env.get("STYLEVAULT_LLM_API_KEY", "").strip(),
         "llm_model": env.get("STYLEVAULT_LLM_MODEL", "").strip(),
-        "llm_timeout": float(_number_setting(env, "STYLEVAULT_LLM_TIMEOUT", "20", 1, 300, problems)),
+        "llm_timeout": float(
+            _number_setting(env, "STYLEVAULT_LLM_TIMEOUT", "20", 1, 300, problems)
+        ),
     }

@@ -23,7 +23,9 @@ def _cut_out(signature: Image.Image) -> Image.Image:
     return Image.fromarray(pixels, "RGBA")
 
 
-def signature_box(image_size: tuple[int, int], signature_size: tuple[int, int]) -> tuple[int, int, int, int]:
+def signature_box(
+    image_size: tuple[int, int], signature_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
     """Where SIGNATURE_RULE puts a signature of `signature_size` on an image: (x0, y0, x1, y1)."""
     image_width, image_height = image_size
     side = min(image_size)

@@ -29,7 +29,9 @@ def _brand_form(**extra) -> dict:
 
 def test_logo_that_is_not_an_image_is_refused(owner, token_client):
     fake = SimpleUploadedFile("logo.png", b"%PDF-1.7 not a picture", content_type="image/png")
-    response = token_client(owner).post("/api/v1/brands", _brand_form(logo=fake), format="multipart")
+    response = token_client(owner).post(
+        "/api/v1/brands", _brand_form(logo=fake), format="multipart"
+    )
     assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
@@ -46,12 +48,21 @@ def test_huge_logo_is_refused(owner, token_client):
 
 def test_bad_brand_fields(owner, token_client):
     client = token_client(owner)
-    assert_error(client.post("/api/v1/brands", _brand_form(language="fr"), format="json"), 400,
-                 "VALIDATION_ERROR")
-    assert_error(client.post("/api/v1/brands", _brand_form(primary_color="red"), format="json"),
-                 400, "VALIDATION_ERROR")
-    assert_error(client.post("/api/v1/brands", _brand_form(default_style_id=999), format="json"),
-                 404, "NOT_FOUND")
+    assert_error(
+        client.post("/api/v1/brands", _brand_form(language="fr"), format="json"),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert_error(
+        client.post("/api/v1/brands", _brand_form(primary_color="red"), format="json"),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert_error(
+        client.post("/api/v1/brands", _brand_form(default_style_id=999), format="json"),
+        404,
+        "NOT_FOUND",
+    )
 
 
 def test_brand_crud_keeps_transparency(owner, token_client):
@@ -76,41 +87,72 @@ def test_long_brief_and_unknown_ratio_are_refused(owner, plain_brand, token_clie
     assert_error(client.post(url, {"text": "가" * 10_000}, format="json"), 400, "VALIDATION_ERROR")
     error = assert_error(
         client.post(url, {"text": "winter menu", "aspect_ratio": "2:1"}, format="json"),
-        400, "VALIDATION_ERROR",
+        400,
+        "VALIDATION_ERROR",
     )
     assert "aspect_ratio" in error["details"]["fields"]
     assert_error(client.post(url, {"text": ""}, format="json"), 400, "VALIDATION_ERROR")
     # No style chosen and none by default: said clearly, nothing held.
-    error = assert_error(client.post(url, {"text": "winter menu"}, format="json"), 400,
-                         "VALIDATION_ERROR")
+    error = assert_error(
+        client.post(url, {"text": "winter menu"}, format="json"), 400, "VALIDATION_ERROR"
+    )
     assert "style_id" in error["details"]["fields"]
-    assert_error(client.post(url, {"text": "nude models tonight"}, format="json"), 403,
-                 "CONTENT_POLICY")
+    assert_error(
+        client.post(url, {"text": "nude models tonight"}, format="json"), 403, "CONTENT_POLICY"
+    )
     assert not Draft.objects.exists()
 
 
-def test_other_peoples_brands_sessions_and_ads_are_not_found(owner, plain_brand, make_user, token_client):
+def test_other_peoples_brands_sessions_and_ads_are_not_found(
+    owner, plain_brand, make_user, token_client
+):
     session = services.create_session(owner=owner, brand_id=plain_brand.pk)
     intruder = token_client(make_user("intruder"))
     assert_error(intruder.get(f"/api/v1/brands/{plain_brand.pk}"), 404, "NOT_FOUND")
-    assert_error(intruder.patch(f"/api/v1/brands/{plain_brand.pk}", {"name": "x"}, format="json"),
-                 404, "NOT_FOUND")
+    assert_error(
+        intruder.patch(f"/api/v1/brands/{plain_brand.pk}", {"name": "x"}, format="json"),
+        404,
+        "NOT_FOUND",
+    )
     assert_error(intruder.delete(f"/api/v1/brands/{plain_brand.pk}"), 404, "NOT_FOUND")
-    assert_error(intruder.post("/api/v1/campaigns/sessions", {"brand_id": plain_brand.pk},
-                               format="json"), 404, "NOT_FOUND")
+    assert_error(
+        intruder.post("/api/v1/campaigns/sessions", {"brand_id": plain_brand.pk}, format="json"),
+        404,
+        "NOT_FOUND",
+    )
     assert_error(intruder.get(f"/api/v1/campaigns/sessions/{session.pk}"), 404, "NOT_FOUND")
-    assert_error(intruder.post(f"/api/v1/campaigns/sessions/{session.pk}/messages",
-                               {"text": "winter menu"}, format="json"), 404, "NOT_FOUND")
+    assert_error(
+        intruder.post(
+            f"/api/v1/campaigns/sessions/{session.pk}/messages",
+            {"text": "winter menu"},
+            format="json",
+        ),
+        404,
+        "NOT_FOUND",
+    )
     assert intruder.get("/api/v1/campaigns/sessions").json()["results"] == []
     draft = Draft.objects.create(
-        owner=owner, session=session, brand=plain_brand, brief="b", headline="h", body="b",
-        cta="c", image_prompt="p", aspect_ratio="1:1", language="en", tone="friendly",
-        writer="template", style_id=_any_style(owner).pk,
+        owner=owner,
+        session=session,
+        brand=plain_brand,
+        brief="b",
+        headline="h",
+        body="b",
+        cta="c",
+        image_prompt="p",
+        aspect_ratio="1:1",
+        language="en",
+        tone="friendly",
+        writer="template",
+        style_id=_any_style(owner).pk,
     )
     for path in ("", "/ad", "/copy"):
         assert_error(intruder.get(f"/api/v1/campaigns/drafts/{draft.pk}{path}"), 404, "NOT_FOUND")
-    assert_error(intruder.get(f"/api/v1/campaigns/recommendations?brand_id={plain_brand.pk}"),
-                 404, "NOT_FOUND")
+    assert_error(
+        intruder.get(f"/api/v1/campaigns/recommendations?brand_id={plain_brand.pk}"),
+        404,
+        "NOT_FOUND",
+    )
 
 
 def _any_style(owner):
@@ -124,8 +166,9 @@ def test_sessions_rename_and_delete(owner, plain_brand, token_client):
     created = client.post("/api/v1/campaigns/sessions", {"brand_id": plain_brand.pk}, format="json")
     assert created.status_code == 201 and created.json()["brand_id"] == plain_brand.pk
     session_id = created.json()["id"]
-    renamed = client.patch(f"/api/v1/campaigns/sessions/{session_id}", {"title": "Winter"},
-                           format="json")
+    renamed = client.patch(
+        f"/api/v1/campaigns/sessions/{session_id}", {"title": "Winter"}, format="json"
+    )
     assert renamed.json()["title"] == "Winter"
     assert client.delete(f"/api/v1/campaigns/sessions/{session_id}").status_code == 204
     assert_error(client.get(f"/api/v1/campaigns/sessions/{session_id}"), 404, "NOT_FOUND")
@@ -142,5 +185,8 @@ def test_recommendations_for_today(owner, plain_brand, token_client, monkeypatch
     assert len(results) == 3 and all(set(r) >= {"title", "brief"} for r in results)
     assert results[0]["title"] == "Pepero Day" and "Pepero Day" in results[0]["brief"]
     assert results[1]["title"] == "Black Friday"
-    assert_error(token_client(owner).get("/api/v1/campaigns/recommendations?brand_id=x"), 400,
-                 "VALIDATION_ERROR")
+    assert_error(
+        token_client(owner).get("/api/v1/campaigns/recommendations?brand_id=x"),
+        400,
+        "VALIDATION_ERROR",
+    )

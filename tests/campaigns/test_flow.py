@@ -44,8 +44,13 @@ def test_brief_to_signed_ad_then_refinements(owner, campaign_style, token_client
     client = token_client(owner)
     created = client.post(
         "/api/v1/brands",
-        {"name": "카페 온도", "business_type": "cafe", "language": "ko",
-         "default_style_id": campaign_style.pk, "logo": png_upload(_logo(), "logo.png")},
+        {
+            "name": "카페 온도",
+            "business_type": "cafe",
+            "language": "ko",
+            "default_style_id": campaign_style.pk,
+            "logo": png_upload(_logo(), "logo.png"),
+        },
         format="multipart",
     )
     assert created.status_code == 201, created.content
@@ -63,6 +68,7 @@ def test_brief_to_signed_ad_then_refinements(owner, campaign_style, token_client
     assert draft["aspect_ratio"] == "3:4" and draft["language"] == "ko"
     assert draft["writer"] == "template" and len(draft["hashtags"]) <= 5
     assert wallet_of(owner) == {"balance": 95, "held": 5}
+    assert "no text" in Generation.objects.get(pk=draft["generation_id"]).prompts[0]
 
     assert run_jobs("generation", "campaigns") == ["succeeded", "succeeded"]
     done = client.get(f"/api/v1/campaigns/drafts/{draft['id']}").json()
@@ -83,7 +89,9 @@ def test_brief_to_signed_ad_then_refinements(owner, campaign_style, token_client
         active = manifest["manifests"][manifest["active_manifest"]]
         assert [i["relationship"] for i in active["ingredients"]] == ["parentOf"]
         actions = next(a for a in active["assertions"] if a["label"].startswith("c2pa.actions"))
-        edits = [a.get("description") for a in actions["data"]["actions"] if a["action"] == "c2pa.edited"]
+        edits = [
+            a.get("description") for a in actions["data"]["actions"] if a["action"] == "c2pa.edited"
+        ]
         assert edits == ["text overlay", "logo overlay"]
     event = Event.objects.get(kind="campaign_ad_composed")
     assert event.payload["output_sha256"] == Draft.objects.get(pk=draft["id"]).ad_sha256
@@ -110,7 +118,9 @@ def test_brief_to_signed_ad_then_refinements(owner, campaign_style, token_client
     assert credits_of(owner) == 90 and check_books().clean
 
     # Another layout of the same draft: recomposed, free.
-    relaid = client.post(f"/api/v1/campaigns/drafts/{tall['id']}/layout", {"layout": "card"}, format="json")
+    relaid = client.post(
+        f"/api/v1/campaigns/drafts/{tall['id']}/layout", {"layout": "card"}, format="json"
+    )
     assert relaid.status_code == 202 and relaid.json()["layout"] == "card"
     assert run_jobs("campaigns") == ["succeeded"]
     assert credits_of(owner) == 90
@@ -128,7 +138,9 @@ def test_failed_picture_releases_the_credits_and_fails_the_draft(owner, brand, t
     default_storage.delete(style.lora_path)
     type(style).objects.filter(pk=style.pk).update(lora_sha256="0" * 64)
     client = token_client(owner)
-    session = client.post("/api/v1/campaigns/sessions", {"brand_id": brand.pk}, format="json").json()
+    session = client.post(
+        "/api/v1/campaigns/sessions", {"brand_id": brand.pk}, format="json"
+    ).json()
     draft = _turn(client, session["id"], "new winter menu at my cafe")["draft"]
     assert wallet_of(owner)["held"] == 5
     run_jobs("generation", "campaigns")
@@ -143,13 +155,22 @@ def test_no_credits_no_turn(make_user, brand, token_client):
     from stylevault.campaigns import services
 
     poor_brand = services.create_brand(
-        owner=poor, data={"name": "Bakery", "business_type": "bakery", "language": "en",
-                          "default_style_id": brand.default_style_id}
+        owner=poor,
+        data={
+            "name": "Bakery",
+            "business_type": "bakery",
+            "language": "en",
+            "default_style_id": brand.default_style_id,
+        },
     )
     client = token_client(poor)
-    session = client.post("/api/v1/campaigns/sessions", {"brand_id": poor_brand.pk}, format="json").json()
+    session = client.post(
+        "/api/v1/campaigns/sessions", {"brand_id": poor_brand.pk}, format="json"
+    ).json()
     response = client.post(
-        f"/api/v1/campaigns/sessions/{session['id']}/messages", {"text": "fresh bread sale"}, format="json"
+        f"/api/v1/campaigns/sessions/{session['id']}/messages",
+        {"text": "fresh bread sale"},
+        format="json",
     )
     assert_error(response, 402, "INSUFFICIENT_CREDITS")
     assert not Draft.objects.exists() and not Generation.objects.exists()
@@ -159,7 +180,9 @@ def test_no_credits_no_turn(make_user, brand, token_client):
 def test_llm_timeout_still_makes_the_ad_and_says_so(owner, brand, token_client, fake_llm):
     fake_llm.script = [("sleep", 3)]
     client = token_client(owner)
-    session = client.post("/api/v1/campaigns/sessions", {"brand_id": brand.pk}, format="json").json()
+    session = client.post(
+        "/api/v1/campaigns/sessions", {"brand_id": brand.pk}, format="json"
+    ).json()
     turn = _turn(client, session["id"], "우리 카페 겨울 신메뉴")
     assert turn["draft"]["writer"] == "template"
     reply = client.get(f"/api/v1/campaigns/sessions/{session['id']}").json()["messages"][-1]

@@ -14,9 +14,46 @@ from PIL import Image
 from stylevault.campaigns import layout
 from stylevault.campaigns.layout import AdCopy, compose, contrast
 
-KO_WORDS = "겨울 신메뉴 따뜻한 한잔 우리 동네 카페 오늘 만나요 특별한 할인 소식 새로운 맛 준비했어요 단골 고객 감사".split()
-EN_WORDS = "fresh winter menu warm cup neighbourhood cafe today special offer taste waiting welcome".split()
-LONG = ["Supercalifragilisticexpialidocious", "아주아주아주아주아주아주긴단어입니다정말로요", "pneumonoultramicroscopic"]
+KO_WORDS = [
+    "겨울",
+    "신메뉴",
+    "따뜻한",
+    "한잔",
+    "우리",
+    "동네",
+    "카페",
+    "오늘",
+    "만나요",
+    "특별한",
+    "할인",
+    "소식",
+    "새로운",
+    "맛",
+    "준비했어요",
+    "단골",
+    "고객",
+    "감사",
+]
+EN_WORDS = [
+    "fresh",
+    "winter",
+    "menu",
+    "warm",
+    "cup",
+    "neighbourhood",
+    "cafe",
+    "today",
+    "special",
+    "offer",
+    "taste",
+    "waiting",
+    "welcome",
+]
+LONG = [
+    "Supercalifragilisticexpialidocious",
+    "아주아주아주아주아주아주긴단어입니다정말로요",
+    "pneumonoultramicroscopic",
+]
 
 
 def _words(rng: random.Random, language: str, count: int) -> str:
@@ -33,7 +70,10 @@ def _copy(rng: random.Random) -> AdCopy:
     body = _words(rng, language, rng.randint(0, 40))
     if rng.random() < 0.15:  # no spaces at all
         headline, body = headline.replace(" ", ""), body.replace(" ", "")
-    tags = tuple("#" + _words(rng, language, rng.randint(1, 6)).replace(" ", "") for _ in range(rng.randint(0, 5)))
+    tags = tuple(
+        "#" + _words(rng, language, rng.randint(1, 6)).replace(" ", "")
+        for _ in range(rng.randint(0, 5))
+    )
     cta = rng.choice(["지금 방문하세요", "Book now", "오늘 들러 보세요", "See you in store today"])
     return AdCopy(headline, body, cta, tags)
 
@@ -84,8 +124,9 @@ def test_generated_briefs_lay_out_within_the_rules(chunk):
         primary = tuple(rng.randrange(256) for _ in range(3))
         signature = (picture.width - 60, picture.height - 30, picture.width - 8, picture.height - 8)
         label = (chunk, case, ratio, kind, copy)
-        result = compose(picture, copy, ratio=ratio, layout=kind, primary=primary, logo=logo,
-                         signature=signature)
+        result = compose(
+            picture, copy, ratio=ratio, layout=kind, primary=primary, logo=logo, signature=signature
+        )
         image = np.asarray(result.image)
         backdrop = np.asarray(result.backdrop)
         assert result.image.size == layout.canvas_size(ratio) and result.image.width == 1080

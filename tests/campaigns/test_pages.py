@@ -44,7 +44,9 @@ def test_chat_page_sends_with_htmx_and_shows_errors(signed_in, owner):
     assert chat.status_code == 200 and 'data-test="send-form"' in chat.content.decode()
     session_id = int(started["Location"].rstrip("/").split("/")[-1])
     fragment = signed_in.post(
-        f"/en/campaigns/sessions/{session_id}/send/", {"text": "winter menu"}, HTTP_HX_REQUEST="true"
+        f"/en/campaigns/sessions/{session_id}/send/",
+        {"text": "winter menu"},
+        HTTP_HX_REQUEST="true",
     )
     assert fragment.status_code == 200
     assert "Choose a licensed style" in fragment.content.decode()

@@ -113,18 +113,42 @@ HOLIDAY = {
 HEADLINES = {
     "ko": {
         "launch": ["{season}을 담은 {new}", "{brand} {new} 출시", "새롭게 만나는 {season} {new}"],
-        "sale": ["{brand} {season} 특별 할인", "놓치면 아쉬운 {season} 혜택", "지금이 기회, {brand} 할인"],
+        "sale": [
+            "{brand} {season} 특별 할인",
+            "놓치면 아쉬운 {season} 혜택",
+            "지금이 기회, {brand} 할인",
+        ],
         "opening": ["{brand}, 드디어 오픈", "새로 문을 연 {brand}", "{brand}의 첫인사"],
-        "event": ["{brand} {season} 이벤트", "함께해요, {brand} 이벤트", "{season}에 만나는 특별한 이벤트"],
-        "holiday": ["{holiday}엔 {brand}", "{brand_gwa} 함께하는 {holiday}", "{holiday}, 특별한 선물"],
+        "event": [
+            "{brand} {season} 이벤트",
+            "함께해요, {brand} 이벤트",
+            "{season}에 만나는 특별한 이벤트",
+        ],
+        "holiday": [
+            "{holiday}엔 {brand}",
+            "{brand_gwa} 함께하는 {holiday}",
+            "{holiday}, 특별한 선물",
+        ],
         "general": ["{season}에도 {brand}", "오늘은 {brand}에서", "{brand_i} 기다려요"],
     },
     "en": {
         "launch": ["New for {season} at {brand}", "Meet our {season} {new}", "Just in: {new}"],
-        "sale": ["{Season} savings at {brand}", "Treat yourself for less", "Your {season} deal is here"],
+        "sale": [
+            "{Season} savings at {brand}",
+            "Treat yourself for less",
+            "Your {season} deal is here",
+        ],
         "opening": ["{brand} is now open", "Hello, neighbour: we're open", "Doors open at {brand}"],
-        "event": ["Something special at {brand}", "Join the fun at {brand}", "{Season} event at {brand}"],
-        "holiday": ["Happy {holiday} from {brand}", "Make {holiday} sweeter", "Celebrate {holiday} with us"],
+        "event": [
+            "Something special at {brand}",
+            "Join the fun at {brand}",
+            "{Season} event at {brand}",
+        ],
+        "holiday": [
+            "Happy {holiday} from {brand}",
+            "Make {holiday} sweeter",
+            "Celebrate {holiday} with us",
+        ],
         "general": ["{Season} at {brand}", "Your new favourite spot", "Come see us this {season}"],
     },
 }
@@ -155,7 +179,10 @@ TONE_LINE = {
     },
     "en": {
         "friendly": ["Drop by anytime, we'd love to see you.", "We can't wait to welcome you."],
-        "premium": ["Crafted with care, down to the last detail.", "A refined choice for special moments."],
+        "premium": [
+            "Crafted with care, down to the last detail.",
+            "A refined choice for special moments.",
+        ],
         "playful": ["Go on, you deserve a treat!", "Why wait? Your new favourite thing is here!"],
         "calm": ["Slow down and take a moment for yourself.", "A quiet moment, just for you."],
     },
@@ -184,8 +211,20 @@ CTA_KIND = {
     "other": "shop",
 }
 TAG_WORD = {
-    "ko": {"launch": "신메뉴", "sale": "할인", "opening": "오픈", "event": "이벤트", "general": "추천"},
-    "en": {"launch": "new", "sale": "sale", "opening": "grandopening", "event": "event", "general": "shoplocal"},
+    "ko": {
+        "launch": "신메뉴",
+        "sale": "할인",
+        "opening": "오픈",
+        "event": "이벤트",
+        "general": "추천",
+    },
+    "en": {
+        "launch": "new",
+        "sale": "sale",
+        "opening": "grandopening",
+        "event": "event",
+        "general": "shoplocal",
+    },
 }
 
 
@@ -248,7 +287,11 @@ class TemplateWriter:
             sentences = sentences[1:] or sentences[:1]
         body = _fit(" ".join(s if s[-1:] in ".!?" else s + "." for s in sentences), LIMITS["body"])
         cta = _pick(CTA[lang][CTA_KIND[kind]], variant)
-        tags = [_tag(request.brand), _tag(SUBJECT[lang][kind]), _tag(season + TAG_WORD[lang].get(occasion, ""))]
+        tags = [
+            _tag(request.brand),
+            _tag(SUBJECT[lang][kind]),
+            _tag(season + TAG_WORD[lang].get(occasion, "")),
+        ]
         if holiday:
             tags.append(_tag(holiday))
         tags = [t for i, t in enumerate(tags) if len(t) > 1 and t not in tags[:i]][:MAX_HASHTAGS]
