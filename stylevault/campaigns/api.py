@@ -20,7 +20,7 @@ from stylevault.campaigns.models import (
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
 from stylevault.core.paging import MAX_ID
-from stylevault.generation.api import GenerationThrottle
+from stylevault.generation.api import ErrorOut, GenerationThrottle
 from stylevault.generation.models import GenerationStatus
 from stylevault.web.files import stored_file_response
 
@@ -268,11 +268,6 @@ class AdOut(serializers.Serializer):
     png_url = serializers.CharField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
-
-
-class ErrorOut(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
 
 
 class DraftOut(serializers.Serializer):
