@@ -338,9 +338,14 @@ def draft_payload(draft) -> dict:
             "height": draft.ad_height,
         }
     if draft.status == DraftStatus.FAILED:
+        picture_made = source is not None
         data["error"] = {
             "code": draft.error_code or "IMAGE_GENERATION_FAILED",
             "message": _(
+                "The ad could not be laid out. The picture is kept: choose a layout to try again."
+            )
+            if picture_made
+            else _(
                 "The ad could not be made; credits for a picture that was not made were returned."
             ),
         }

@@ -189,3 +189,39 @@ def test_llm_timeout_still_makes_the_ad_and_says_so(owner, brand, token_client, 
     assert reply["role"] == "assistant" and reply["draft_id"] == turn["draft"]["id"]
     assert run_jobs("generation", "campaigns") == ["succeeded", "succeeded"]
     assert credits_of(owner) == 95
+
+
+def test_failed_layout_keeps_the_paid_picture_and_can_be_retried(
+    owner, brand, token_client, monkeypatch
+):
+    from stylevault.campaigns import layout
+
+    client = token_client(owner)
+    session = client.post(
+        "/api/v1/campaigns/sessions", {"brand_id": brand.pk}, format="json"
+    ).json()
+    draft = _turn(client, session["id"], "우리 카페 겨울 신메뉴, 4:5")["draft"]
+    real_compose = layout.compose
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("compositor crashed")
+
+    monkeypatch.setattr(layout, "compose", broken)
+    outcomes = run_jobs("generation", "campaigns")
+    assert outcomes[0] == "succeeded" and outcomes[-1] == "failed"
+    failed = client.get(f"/api/v1/campaigns/drafts/{draft['id']}").json()
+    assert failed["status"] == "failed" and "picture is kept" in failed["error"]["message"]
+    assert credits_of(owner) == 95 and wallet_of(owner)["held"] == 0  # captured once
+
+    monkeypatch.setattr(layout, "compose", real_compose)
+    retried = client.post(
+        f"/api/v1/campaigns/drafts/{draft['id']}/layout", {"layout": "top"}, format="json"
+    )
+    assert retried.status_code == 202
+    assert run_jobs("campaigns") == ["succeeded"]
+    done = client.get(f"/api/v1/campaigns/drafts/{draft['id']}").json()
+    assert done["status"] == "succeeded" and (done["ad"]["width"], done["ad"]["height"]) == (
+        1080,
+        1350,
+    )
+    assert credits_of(owner) == 95 and check_books().clean
