@@ -60,3 +60,43 @@ def test_other_peoples_pages_are_not_found(signed_in, make_user):
     session = services.create_session(owner=other, brand_id=brand.pk)
     assert signed_in.get(f"/en/campaigns/brands/{brand.pk}/").status_code == 404
     assert signed_in.get(f"/en/campaigns/sessions/{session.pk}/").status_code == 404
+
+
+def test_chat_shows_drafts_with_their_downloads_and_layouts(signed_in, owner):
+    from stylevault.campaigns.models import Draft, Message
+    from stylevault.styles.models import Style
+
+    brand = services.create_brand(
+        owner=owner, data={"name": "Bean There", "business_type": "cafe", "language": "en"}
+    )
+    session = services.create_session(owner=owner, brand_id=brand.pk)
+    message = Message.objects.create(session=session, role="assistant", text="Here it is")
+    draft = Draft.objects.create(
+        owner=owner,
+        session=session,
+        brand=brand,
+        message=message,
+        brief="winter menu",
+        headline="Warm up",
+        body="Our winter menu is here.",
+        cta="Visit us today",
+        hashtags=["#cafe"],
+        image_prompt="p",
+        aspect_ratio="4:5",
+        language="en",
+        tone="friendly",
+        writer="template",
+        style=Style.objects.create(artist=owner, name="Ink", price_per_image=1),
+        status="succeeded",
+        ad_path="x.jpg",
+        ad_png_path="x.png",
+        ad_width=1080,
+        ad_height=1350,
+    )
+    page = signed_in.get(f"/en/campaigns/sessions/{session.pk}/").content.decode()
+    assert 'data-test="ad"' in page and f"/api/v1/campaigns/drafts/{draft.pk}/ad?as=png" in page
+    panel = signed_in.get(f"/en/campaigns/drafts/{draft.pk}/panel/").content.decode()
+    assert "Warm up" in panel and 'hx-trigger="every 2s"' not in panel  # finished: no polling
+    Draft.objects.filter(pk=draft.pk).update(status="queued")
+    panel = signed_in.get(f"/en/campaigns/drafts/{draft.pk}/panel/").content.decode()
+    assert 'hx-trigger="every 2s"' in panel
