@@ -87,11 +87,9 @@ def recommendations(brand: Brand, today: datetime.date | None = None) -> list[di
                 "brief": IDEAS[lang]["holiday"].format(holiday=name, brand=brand.name),
             }
         )
-    for key in ("launch", "season", "event"):
-        if len(ideas) >= 3:
-            break
-        if key in recent:
-            continue
+    # Kinds the brand has not run lately first; the rest fill up to three.
+    kinds = sorted(("launch", "season", "event"), key=lambda k: k in recent)
+    for key in kinds[: 3 - len(ideas)]:
         text = IDEAS[lang][key].format(season=season, brand=brand.name)
         ideas.append({"key": key, "title": text, "days_away": None, "brief": text})
-    return ideas[:3]
+    return ideas

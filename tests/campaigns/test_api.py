@@ -190,3 +190,27 @@ def test_recommendations_for_today(owner, plain_brand, token_client, monkeypatch
         400,
         "VALIDATION_ERROR",
     )
+
+
+def test_recommendations_skip_what_the_brand_ran_lately(owner, plain_brand, monkeypatch):
+    import datetime
+
+    from stylevault.campaigns import selectors
+
+    Draft.objects.create(
+        owner=owner,
+        brand=plain_brand,
+        brief="Pepero Day event",
+        headline="h",
+        body="b",
+        cta="c",
+        image_prompt="p",
+        aspect_ratio="1:1",
+        language="en",
+        tone="friendly",
+        writer="template",
+        style_id=_any_style(owner).pk,
+    )
+    ideas = selectors.recommendations(plain_brand, datetime.date(2026, 11, 1))
+    # Pepero Day (ran lately) is left out; Black Friday, then the season's ideas.
+    assert [i["key"] for i in ideas] == ["black_friday", "launch", "season"]
