@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault.billing import selectors, services
+from stylevault.billing.providers import lemonsqueezy, stripe
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
 from stylevault.ledger import selectors as ledger_selectors
@@ -163,7 +164,7 @@ class _WebhookView(APIView):
 
 
 class StripeWebhookView(_WebhookView):
-    handler = staticmethod(services.handle_stripe_webhook)
+    handler = staticmethod(stripe.handle_webhook)
 
     @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
     def post(self, request):
@@ -171,7 +172,7 @@ class StripeWebhookView(_WebhookView):
 
 
 class LemonSqueezyWebhookView(_WebhookView):
-    handler = staticmethod(services.handle_lemonsqueezy_webhook)
+    handler = staticmethod(lemonsqueezy.handle_webhook)
 
     @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
     def post(self, request):

@@ -70,9 +70,7 @@ def credit_packs() -> list[catalog.CreditPack]:
 
 
 def checkout_of(user, checkout_id) -> Checkout | None:
-    from stylevault.billing.services import _parse_checkout_id
-
-    checkout_uuid = _parse_checkout_id(checkout_id)
+    checkout_uuid = Checkout.parse_id(checkout_id)
     if checkout_uuid is None:
         return None
     return Checkout.objects.filter(pk=checkout_uuid, user=user).first()

@@ -264,6 +264,20 @@ def _payments(env: dict[str, str], problems: list[str]) -> dict:
         "lemonsqueezy_webhook_secret": env.get(
             "STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET", ""
         ).strip(),
+        "lemonsqueezy_api_key": env.get("STYLEVAULT_LEMONSQUEEZY_API_KEY", "").strip(),
+        "lemonsqueezy_store_id": env.get("STYLEVAULT_LEMONSQUEEZY_STORE_ID", "").strip(),
+        "lemonsqueezy_variant_id": env.get("STYLEVAULT_LEMONSQUEEZY_VARIANT_ID", "").strip(),
+        "lemonsqueezy_api_url": _check_url(
+            env, "STYLEVAULT_LEMONSQUEEZY_API_URL", {"http", "https"}, problems
+        )
+        or "https://api.lemonsqueezy.com",
+        "toss_client_key": env.get("STYLEVAULT_TOSS_CLIENT_KEY", "").strip(),
+        "toss_secret_key": env.get("STYLEVAULT_TOSS_SECRET_KEY", "").strip(),
+        "toss_api_url": _check_url(env, "STYLEVAULT_TOSS_API_URL", {"http", "https"}, problems)
+        or "https://api.tosspayments.com",
+        "email_url": _check_url(
+            env, "STYLEVAULT_EMAIL_URL", {"smtp", "smtp+tls", "smtps"}, problems
+        ),
         "credit_packs": packs,
         "subscription_tiers": tiers or {},
         "platform_fee_percent": _number_setting(
