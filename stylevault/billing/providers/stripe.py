@@ -16,10 +16,11 @@ from stylevault.billing.models import (
     Checkout,
     CheckoutStatus,
     Provider,
+    ReversalCause,
     Subscription,
     SubscriptionStatus,
 )
-from stylevault.billing.services import subscriptions
+from stylevault.billing.services import refunds, subscriptions
 from stylevault.billing.services.packs import fulfil_pack_checkout
 from stylevault.billing.services.webhooks import once
 
@@ -53,7 +54,48 @@ def _stripe_event(event: dict) -> str:
             created=created if isinstance(created, int) else 0,
             deleted=kind.endswith("deleted"),
         )
+    if kind == "charge.refunded":
+        return _charge_refunded(obj, event["id"])
+    if kind == "charge.dispute.created":
+        return _dispute(obj, event["id"], closed=False)
+    if kind == "charge.dispute.closed":
+        return _dispute(obj, event["id"], closed=True)
     return "ignored"
+
+
+def _paid_checkout(obj: dict) -> Checkout | None:
+    """The pack checkout a charge or dispute belongs to, by its payment intent."""
+    intent = obj.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return refunds.checkout_paid_by(Provider.STRIPE, intent)
+
+
+def _charge_refunded(charge: dict, event_id: str) -> str:
+    """Full and partial refunds: ``amount_refunded`` is the total refunded so far."""
+    checkout = _paid_checkout(charge)
+    refunded = charge.get("amount_refunded")
+    if checkout is None or not isinstance(refunded, int):
+        return "no such payment"
+    return refunds.reverse_purchase(
+        checkout=checkout, reversed_amount=refunded, cause=ReversalCause.REFUND,
+        reference=f"stripe:{event_id}",
+    )  # fmt: skip
+
+
+def _dispute(dispute: dict, event_id: str, *, closed: bool) -> str:
+    """A dispute takes the whole purchase back at once; won, it gives it back."""
+    checkout = _paid_checkout(dispute)
+    if checkout is None:
+        return "no such payment"
+    if not closed:
+        return refunds.reverse_purchase(
+            checkout=checkout, reversed_amount=checkout.amount, cause=ReversalCause.DISPUTE,
+            reference=f"stripe:{event_id}", note=str(dispute.get("reason") or "")[:200],
+        )  # fmt: skip
+    if dispute.get("status") == "won":
+        return refunds.restore_disputed(checkout=checkout, reference=f"stripe:{event_id}")
+    return f"dispute {dispute.get('status') or 'closed'}"
 
 
 def _stripe_checkout_completed(session: dict) -> str:

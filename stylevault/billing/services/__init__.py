@@ -14,6 +14,7 @@ from stylevault.billing.services.payouts import (
     mark_payout_sent,
     payout_value_cents,
     reverse_payout,
+    send_artist_statements,
     send_payout_batch,
     set_payout_account,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "payout_value_cents",
     "renew_dev_subscriptions",
     "reverse_payout",
+    "send_artist_statements",
     "send_payout_batch",
     "set_payout_account",
     "settle_subscriber",

@@ -8,8 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from stylevault.billing.models import Checkout, CheckoutKind, CheckoutStatus
+from stylevault.billing.services import refunds
 from stylevault.ledger import services as ledger
 from stylevault.ledger.models import TransferKind
+from stylevault.mail import services as mail
 
 log = logging.getLogger(__name__)
 
@@ -73,4 +75,16 @@ def fulfil_pack_checkout(
     checkout.save(
         update_fields=["status", "completed_at", "provider_ref", "payment_ref", "tax_amount"]
     )
+    refunds.pay_debt_from_wallet(user_id=checkout.user_id, reference=f"debt-paid:{checkout.pk}")
+    _tell_paid(checkout)
     return checkout
+
+
+def _tell_paid(checkout: Checkout) -> None:
+    mail.queue(
+        user_id=checkout.user_id,
+        kind="receipt",
+        key=f"receipt:{checkout.pk}",
+        context={"credits": checkout.credits, "amount": checkout.amount_display,
+                 "checkout": str(checkout.pk)},
+    )  # fmt: skip

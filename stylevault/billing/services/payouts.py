@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import date
 from decimal import Decimal
 
 import stripe
@@ -12,12 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stylevault.billing import selectors
 from stylevault.billing.clients import stripe as stripe_api
 from stylevault.billing.models import Payout, PayoutBatch, PayoutProfile, PayoutStatus
 from stylevault.billing.services._errors import field_error
 from stylevault.core import errors
 from stylevault.ledger import services as ledger
 from stylevault.ledger.models import Account, AccountKind, TransferKind
+from stylevault.mail import services as mail
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,12 @@ def mark_payout_sent(*, payout_id: int, reference: str = "") -> Payout:
             payout.sent_at = timezone.now()
             payout.stripe_transfer_id = payout.stripe_transfer_id or reference[:255]
             payout.save(update_fields=["status", "sent_at", "stripe_transfer_id"])
+            mail.queue(
+                user_id=payout.artist_id,
+                kind="payout_sent",
+                key=f"payout-sent:{payout.pk}",
+                context={"amount": payout.amount_display},
+            )
         return payout
 
 
@@ -195,3 +204,26 @@ def set_payout_account(*, artist, stripe_account_id: str) -> PayoutProfile:
         user=artist, defaults={"stripe_account_id": value}
     )
     return profile
+
+
+def send_artist_statements(*, month: date) -> int:
+    """Queues each artist's statement of ``month`` (once per artist and month)."""
+    artists = Account.objects.filter(
+        kind=AccountKind.ARTIST_EARNINGS, owner__isnull=False
+    ).values_list("owner_id", flat=True)
+    sent = 0
+    for artist_id in artists:
+        summary = selectors.statement(artist_id, month)
+        if not (summary["earned"] or summary["closing"] or summary["paid_out"]):
+            continue
+        with transaction.atomic():
+            mail.queue(
+                user_id=artist_id,
+                kind="artist_statement",
+                key=f"statement:{artist_id}:{month:%Y-%m}",
+                context={"month": f"{month:%Y-%m}", **{
+                    k: summary[k] for k in ("opening", "earned", "paid_out", "closing")
+                }},
+            )  # fmt: skip
+        sent += 1
+    return sent

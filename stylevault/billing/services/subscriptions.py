@@ -28,6 +28,7 @@ from stylevault.billing.services._errors import field_error
 from stylevault.core import errors
 from stylevault.ledger import services as ledger
 from stylevault.ledger.models import TransferKind
+from stylevault.mail import services as mail
 
 GRACE_PERIOD = timedelta(days=3)
 DEV_PERIOD = timedelta(days=30)
@@ -84,6 +85,10 @@ def apply_subscription_payment(
             and period_start < subscription.current_period_start
         ):
             return "older period"  # a late invoice of a period already replaced
+        renewal = (
+            subscription.provider_subscription_id == subscription_ref
+            and subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+        )
         subscription.tier = tier.name
         subscription.provider = provider
         subscription.status = SubscriptionStatus.ACTIVE
@@ -104,6 +109,12 @@ def apply_subscription_payment(
             ends_at=period_end,
             provider=provider,
             currency=currency,
+        )
+        _tell(
+            subscription,
+            "subscription_renewed" if renewal else "subscription_started",
+            key=f"plan:{payment_ref}",
+            period_end=_day(period_end),
         )
         return "granted"
 
@@ -176,9 +187,21 @@ def start_grace(subscription: Subscription) -> None:
     if subscription.grace_until is None:
         subscription.grace_until = timezone.now() + GRACE_PERIOD
     subscription.save(update_fields=["status", "grace_until", "updated_at"])
+    _tell(
+        subscription,
+        "payment_failed",
+        key=f"payment-failed:{subscription.pk}:{subscription.grace_until.isoformat()}",
+        grace_until=_day(subscription.grace_until),
+    )
 
 
 def downgrade_to_free(subscription: Subscription, now: datetime | None = None) -> None:
+    if subscription.tier != catalog.FREE:
+        _tell(
+            subscription,
+            "subscription_downgraded",
+            key=f"downgraded:{subscription.pk}:{subscription.current_period_start}",
+        )
     close_grant_period(user=subscription.user, now=now)
     subscription.tier = catalog.FREE
     subscription.next_tier = ""
@@ -342,3 +365,18 @@ def renew_dev_subscriptions(now: datetime | None = None) -> int:
         )
         count += outcome == "granted"
     return count
+
+
+def _day(value: datetime | None) -> str:
+    return value.date().isoformat() if value else ""
+
+
+def _tell(subscription: Subscription, kind: str, *, key: str, **context) -> None:
+    """The subscriber hears of the plan's change by e-mail, sent after the commit."""
+    label = catalog.tier(subscription.tier)
+    mail.queue(
+        user_id=subscription.user_id,
+        kind=kind,
+        key=key,
+        context={"tier": str(label.label if label else subscription.tier), **context},
+    )
