@@ -150,7 +150,7 @@ def test_an_operator_writes_a_debt_off_as_a_platform_loss(
 ):
     artist = make_user("painter", artist=True)
     operator = make_user("root", operator=True)
-    checkout = _buy(user, token_client, deliver_stripe)
+    _buy(user, token_client, deliver_stripe)
     _spend(user, artist, 100)
     deliver_stripe("charge.refunded", _charge("pi_1", 750, 750), event_id="evt_r")
     with pytest.raises(errors.Forbidden):

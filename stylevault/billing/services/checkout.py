@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stylevault.billing import catalog, gateway
+from stylevault.billing.clients import lemonsqueezy as lemonsqueezy_api
 from stylevault.billing.clients import stripe as stripe_api
 from stylevault.billing.models import Checkout, CheckoutKind, CheckoutStatus, Provider
 from stylevault.billing.services import subscriptions
@@ -21,18 +22,23 @@ from stylevault.billing.services.packs import fulfil_pack_checkout
 from stylevault.core import errors
 
 
-def _provider_for_checkout() -> str:
-    if gateway.stripe_enabled():
-        return Provider.STRIPE
+def _provider_for_checkout(requested: str | None, offered: tuple[str, ...]) -> str:
+    """The named provider if it is configured and sells this, else the first configured one."""
+    configured = [p for p in gateway.configured_providers() if p in offered]
+    if requested is not None:
+        dev = requested == Provider.DEV and gateway.dev_payments_enabled()
+        if requested in configured or dev:
+            return requested
+        raise field_error("provider", _("This payment provider is not available here."))
+    if configured:
+        return configured[0]
     if gateway.dev_payments_enabled():
         return Provider.DEV
     raise gateway.PaymentsUnavailable(_("Payments are not set up on this server yet."))
 
 
-def _new_checkout(*, user, kind: str, **fields) -> Checkout:
-    return Checkout.objects.create(
-        user=user, provider=_provider_for_checkout(), kind=kind, **fields
-    )
+def _new_checkout(*, user, kind: str, provider: str, **fields) -> Checkout:
+    return Checkout.objects.create(user=user, provider=provider, kind=kind, **fields)
 
 
 def _stripe_session(
@@ -53,33 +59,60 @@ def _stripe_session(
     }
 
 
-def _open_checkout(checkout: Checkout, session_params: Callable[[], dict]) -> Checkout:
-    """Gives the checkout its payment page: the local development page, or a Stripe Checkout
-    session (marked failed when Stripe refuses, so no half-open checkout lingers)."""
-    if checkout.provider == Provider.DEV:
-        checkout.url = reverse("billing:dev-checkout", args=[checkout.pk])
-    else:
-        try:
+def _open_checkout(
+    checkout: Checkout, session_params: Callable[[], dict], *, success_url: str = ""
+) -> Checkout:
+    """Gives the checkout its payment page: the local development page, our Toss widget page,
+    a Lemon Squeezy checkout, or a Stripe Checkout session (the checkout is marked failed
+    when the provider refuses, so no half-open checkout lingers)."""
+    try:
+        if checkout.provider == Provider.DEV:
+            checkout.url = reverse("billing:dev-checkout", args=[checkout.pk])
+        elif checkout.provider == Provider.TOSS:
+            checkout.url = reverse("billing:checkout", args=[checkout.pk])
+        elif checkout.provider == Provider.LEMONSQUEEZY:
+            checkout.url = lemonsqueezy_api.create_checkout(
+                checkout_id=str(checkout.pk),
+                amount=checkout.amount,
+                name=f"{checkout.credits:,} StyleVault credits",
+                redirect_url=success_url,
+            )
+        else:
             session = stripe_api.create_checkout_session(
                 session_params(), idempotency_key=f"checkout-{checkout.pk}"
             )
-        except errors.DomainError:
-            Checkout.objects.filter(pk=checkout.pk).update(status=CheckoutStatus.FAILED)
-            raise
-        checkout.provider_ref, checkout.url = session.get("id"), session.get("url") or ""
+            checkout.provider_ref, checkout.url = session.get("id"), session.get("url") or ""
+    except errors.DomainError:
+        Checkout.objects.filter(pk=checkout.pk).update(status=CheckoutStatus.FAILED)
+        raise
     checkout.save(update_fields=["provider_ref", "url"])
     return checkout
 
 
+PACK_PROVIDERS = (Provider.STRIPE, Provider.LEMONSQUEEZY, Provider.TOSS)
+
+
 def start_pack_checkout(
-    *, user, pack_id, currency: str | None = None, success_url: str, cancel_url: str
+    *,
+    user,
+    pack_id,
+    currency: str | None = None,
+    provider: str | None = None,
+    success_url: str,
+    cancel_url: str,
 ) -> Checkout:
-    """Opens a checkout for a credit pack; its ``url`` is where the buyer pays."""
+    """Opens a checkout for a credit pack; its ``url`` is where the buyer pays. Toss sells in
+    KRW only, at the pack's KRW price."""
     pack = catalog.credit_pack(pack_id)
     if pack is None:
         raise field_error("pack_id", _("There is no credit pack with this id."))
     if currency is not None and not isinstance(currency, str):
         raise field_error("currency", _("Give the currency as a three-letter code."))
+    provider = _provider_for_checkout(provider, PACK_PROVIDERS)
+    if provider == Provider.TOSS:
+        if currency is not None and currency.upper() != "KRW":
+            raise field_error("currency", _("Toss Payments takes Korean won (KRW) only."))
+        currency = "KRW"
     price = pack.price(currency)
     if price is None:
         raise field_error(
@@ -87,8 +120,8 @@ def start_pack_checkout(
         )
     currency, amount = price
     checkout = _new_checkout(
-        user=user, kind=CheckoutKind.PACK, pack_id=pack.id, credits=pack.credits,
-        currency=currency, amount=amount,
+        user=user, kind=CheckoutKind.PACK, provider=provider, pack_id=pack.id,
+        credits=pack.credits, currency=currency, amount=amount,
     )  # fmt: skip
     line = {
         "quantity": 1,
@@ -105,6 +138,7 @@ def start_pack_checkout(
             payment_intent_data={"metadata": {"checkout_id": str(checkout.pk),
                                               "user_id": str(user.pk), "pack_id": pack.id}},
         ),
+        success_url=success_url,
     )  # fmt: skip
 
 
@@ -114,6 +148,7 @@ def start_subscription_checkout(*, user, tier, success_url: str, cancel_url: str
         raise errors.Conflict(_("You already have a plan: change it instead."))
     checkout = _new_checkout(
         user=user, kind=CheckoutKind.SUBSCRIPTION, tier=chosen.name,
+        provider=_provider_for_checkout(None, (Provider.STRIPE,)),
         credits=chosen.monthly_credits, currency="USD", amount=chosen.price_usd_cents,
     )  # fmt: skip
     return _open_checkout(
