@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from stylevault.jobs.registry import handler
+import smtplib
+
+from stylevault.jobs.registry import TransientError, handler
 from stylevault.mail import services
 
 
 @handler(services.SEND_JOB, queue="mail", max_attempts=8, backoff_seconds=30, lease_seconds=60)
 def send(ctx) -> dict:
-    return {"status": services.deliver(outbox_id=int(ctx.job.payload["outbox_id"]))}
+    try:
+        return {"status": services.deliver(outbox_id=int(ctx.job.payload["outbox_id"]))}
+    except (smtplib.SMTPException, OSError) as exc:  # the row stays queued for the retry
+        raise TransientError(f"SMTP: {exc}") from exc

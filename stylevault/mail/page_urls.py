@@ -1,0 +1,9 @@
+from django.urls import path
+
+from stylevault.mail import views
+
+app_name = "mail"
+
+urlpatterns = [
+    path("mail/unsubscribe/<str:token>/<str:kind>", views.unsubscribe, name="unsubscribe"),
+]
