@@ -46,6 +46,8 @@ def wallet(request):
         messages.error(request, _("The payment could not be confirmed; nothing was credited."))
     context = {
         "wallet": ledger_selectors.wallet_of(request.user),
+        "debt": ledger_selectors.debt_of(request.user),
+        "receipts": selectors.receipts_of(request.user)[:20],
         "plan": selectors.subscription_payload(request.user),
         "history": rows[:HISTORY_PAGE],
         "older": rows[HISTORY_PAGE - 1].pk if len(rows) > HISTORY_PAGE else None,
@@ -214,3 +216,15 @@ def earnings(request):
         "form": form,
     }
     return render(request, "billing/earnings.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def receipt(request, checkout_id):
+    """A purchase's receipt, printable: the provider's reference, amount, currency and the tax
+    included (VAT for Korean and EU buyers), and what a refund or dispute took back."""
+    found = selectors.receipt(request.user, checkout_id)
+    if found is None:
+        raise Http404
+    return render(
+        request, "billing/receipt.html", {"checkout": found, **selectors.receipt_amounts(found)}
+    )

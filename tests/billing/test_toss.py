@@ -185,3 +185,21 @@ def test_widget_page_in_both_languages(user, toss_server, language, text, settin
     assert text in body and f'data-order-id="{checkout.pk}"' in body
     assert 'data-amount="10000"' in body
     assert "https://js.tosspayments.com" in html["Content-Security-Policy"]
+
+
+def test_receipt_page_shows_reference_amount_and_tax(user, make_user, token_client, toss_server):
+    client = token_client(user)
+    order = _order(client)
+    key = toss_server.pay(order["order_id"], order["amount"])
+    _redirect(client, key, order["order_id"], order["amount"])
+    page = Client()
+    page.login(username=user.username, password=PASSWORD)
+    wallet = page.get("/en/wallet/").content.decode()
+    assert f"/en/receipts/{order['order_id']}/" in wallet
+    for language, title in (("en", "Receipt"), ("ko", "영수증")):
+        body = page.get(f"/{language}/receipts/{order['order_id']}/").content.decode()
+        assert f"<h1>{title}</h1>" in body and key in body
+        assert "10,000 KRW" in body and "909 KRW" in body and "9,091 KRW" in body
+    mallory = Client()
+    mallory.login(username=make_user("mallory").username, password=PASSWORD)
+    assert mallory.get(f"/en/receipts/{order['order_id']}/").status_code == 404
