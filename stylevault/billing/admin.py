@@ -19,6 +19,7 @@ from stylevault.billing.models import (
     Subscription,
     WebhookEvent,
 )
+from stylevault.billing.providers import toss
 from stylevault.billing.services import refunds
 from stylevault.core import errors
 from stylevault.web.admin import ReadOnlyAdmin
@@ -40,6 +41,17 @@ class CheckoutAdmin(ReadOnlyAdmin):
     )
     list_filter = ("provider", "kind", "status")
     search_fields = ("user__username", "provider_ref", "payment_ref")
+    actions = ("refund_through_toss",)
+
+    @admin.action(description=_("Refund in full through Toss Payments"))
+    def refund_through_toss(self, request, queryset):
+        for checkout in queryset:
+            try:
+                outcome = toss.refund(checkout=checkout, reason=str(_("refunded by an operator")))
+            except errors.DomainError as exc:
+                self.message_user(request, f"{checkout}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{checkout}: {outcome}", messages.SUCCESS)
 
 
 @admin.register(Reversal)

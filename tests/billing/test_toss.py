@@ -171,6 +171,22 @@ def test_an_operator_refund_goes_through_the_cancel_api(user, token_client, toss
     books_clean()
 
 
+def test_the_console_refunds_a_toss_purchase(user, make_user, token_client, toss_server):
+    client = token_client(user)
+    order = _order(client)
+    key = toss_server.pay(order["order_id"], order["amount"])
+    _redirect(client, key, order["order_id"], order["amount"])
+    console = Client()
+    console.login(username=make_user("root", operator=True).username, password=PASSWORD)
+    answer = console.post(
+        "/admin/billing/checkout/",
+        {"action": "refund_through_toss", "_selected_action": [order["order_id"]]},
+    )
+    assert answer.status_code == 302
+    assert toss_server.payments[key]["status"] == "CANCELED"
+    assert selectors.wallet_of(user)["balance"] == 0
+
+
 @pytest.mark.parametrize("language,text", [("en", "Pay with Toss Payments"),
                                            ("ko", "토스페이먼츠로 결제")])  # fmt: skip
 def test_widget_page_in_both_languages(user, toss_server, language, text, settings):
