@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -22,6 +26,8 @@ from stylevault.mail.models import MailPreference, OutboxEmail, OutboxStatus
 log = logging.getLogger(__name__)
 
 SEND_JOB = "mail.send"
+VERIFY_SALT = "stylevault.mail.verify"
+VERIFY_MAX_AGE = timedelta(days=7)
 
 
 def queue(*, user_id: int, kind: str, key: str, context: dict | None = None) -> OutboxEmail:
@@ -49,8 +55,8 @@ def _links(row: OutboxEmail, preference: MailPreference | None, language: str) -
     links = {"site": f"{base}/{language}/"}
     if preference is not None:
         links["unsubscribe"] = f"{base}/{language}/mail/unsubscribe/{preference.token}/{row.kind}"
-    if row.context.get("verify_path"):
-        links["verify"] = f"{base}{row.context['verify_path']}"
+    if row.context.get("verify_token"):
+        links["verify"] = f"{base}/{language}/mail/verify/{row.context['verify_token']}"
     if row.context.get("checkout"):
         links["receipt"] = f"{base}/{language}/receipts/{row.context['checkout']}/"
     return links
@@ -140,3 +146,33 @@ def set_opted_out(*, user, kinds: list[str]) -> MailPreference:
     preference.opted_out = sorted(set(kinds))
     preference.save(update_fields=["opted_out"])
     return preference
+
+
+def queue_verification(*, user) -> OutboxEmail | None:
+    """The sign-up e-mail whose link confirms the address (a signed token, 7 days)."""
+    if not user.email:
+        return None
+    token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
+    return queue(
+        user_id=user.pk,
+        kind="verify_email",
+        key=f"verify:{user.pk}:{user.email}",
+        context={"verify_token": token},
+    )
+
+
+@transaction.atomic(durable=True)
+def verify_email(*, token: str):
+    """The link of the verification e-mail: the address is marked verified (allauth's record)."""
+    invalid = errors.ValidationFailed(_("This confirmation link is not valid or has expired."))
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=VERIFY_MAX_AGE)
+    except signing.BadSignature:
+        raise invalid from None
+    user = get_user_model().objects.filter(pk=data.get("u"), email=data.get("e")).first()
+    if user is None or not user.email:
+        raise invalid
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    return user

@@ -26,3 +26,12 @@ def unsubscribe(request, token: str, kind: str):
             raise Http404 from None
         done = True
     return render(request, "mail/unsubscribe.html", {"kind": KINDS[kind], "done": done})
+
+
+@require_http_methods(["GET"])
+def verify(request, token: str):
+    try:
+        user = services.verify_email(token=token)
+    except errors.DomainError as exc:
+        return render(request, "mail/verified.html", {"error": exc.message}, status=400)
+    return render(request, "mail/verified.html", {"email": user.email})

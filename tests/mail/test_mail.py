@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 CONTEXT = {"credits": 100, "amount": "10,000 KRW", "checkout": "8d0c", "tier": "Pro",
            "period_end": "2027-01-02", "grace_until": "2026-12-05", "cause": "refund",
            "debt": 50, "style": "Ink wash", "approved": False, "reason": "too close",
-           "month": "2026-11", "earned": 300, "closing": 120, "verify_path": "/en/verify/x"}  # fmt: skip
+           "month": "2026-11", "earned": 300, "closing": 120, "verify_token": "x"}  # fmt: skip
 KOREAN_SUBJECT = {
     "receipt": "StyleVault 영수증",
     "refund": "결제가 환불되었거나 이의 제기되었습니다",
@@ -207,3 +207,23 @@ def test_without_an_email_url_messages_are_files(make_user, settings, tmp_path):
     run_jobs("mail")
     (written,) = list((tmp_path / "mail").iterdir())
     assert "Your StyleVault receipt" in written.read_text()
+
+
+def test_sign_up_sends_a_verification_link_that_confirms_the_address(smtp):
+    from allauth.account.models import EmailAddress
+
+    from stylevault.accounts import services as accounts
+
+    user = accounts.sign_up(
+        username="newbie", password="correct horse battery 9", email="new@example.test",
+        locale="ko",
+    )  # fmt: skip
+    run_jobs("mail")
+    (message,) = smtp.messages
+    text = _body(message, "plain")
+    link = next(word for word in text.split() if "/mail/verify/" in word)
+    assert "/ko/mail/verify/" in link
+    path = "/" + link.split("//", 1)[1].split("/", 1)[1]
+    assert Client().get(path).status_code == 200
+    assert EmailAddress.objects.get(user=user, email="new@example.test").verified
+    assert Client().get(path[:-3] + "xyz").status_code == 400
