@@ -202,7 +202,6 @@ class TossSuccessView(APIView):
     """Toss's success redirect (a browser GET): confirm, then back to the wallet page."""
 
     permission_classes = [permissions.AllowAny]
-    throttle_classes = []
 
     @extend_schema(request=None, responses={302: None}, tags=["webhooks"])
     def get(self, request):

@@ -219,3 +219,10 @@ def test_receipt_page_shows_reference_amount_and_tax(user, make_user, token_clie
     mallory = Client()
     mallory.login(username=make_user("mallory").username, password=PASSWORD)
     assert mallory.get(f"/en/receipts/{order['order_id']}/").status_code == 404
+
+
+def test_the_webhook_without_toss_keys_is_refused(client, settings):
+    settings.STYLEVAULT_TOSS_SECRET_KEY = ""
+    body = json.dumps({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "k"}})
+    answer = client.post("/api/v1/webhooks/toss", body, content_type="application/json")
+    assert_error(answer, 409, "CONFLICT")

@@ -15,6 +15,7 @@ import json
 
 from django.utils.translation import gettext as _
 
+from stylevault.billing import gateway
 from stylevault.billing.clients import toss as toss_api
 from stylevault.billing.models import (
     Checkout,
@@ -105,6 +106,8 @@ def confirm_redirect(*, payment_key, order_id, amount) -> Checkout:
 
 def handle_webhook(*, payload: bytes) -> str:
     """PAYMENT_STATUS_CHANGED (and the cancel/deposit events): read the payment again."""
+    if not gateway.toss_enabled():
+        raise gateway.PaymentsUnavailable(_("Toss Payments is not configured on this server."))
     try:
         event = json.loads(payload)
     except ValueError:

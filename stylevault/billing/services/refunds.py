@@ -89,6 +89,10 @@ def reverse_purchase(
         checkout.reversed_credits += credits
         checkout.save(update_fields=["reversed_credits"])
         _tell(checkout, cause, credits, to_debt)
+        log.warning(
+            "purchase %s reversed (%s): %s credits back, %s owed by user %s",
+            checkout.pk, cause, from_wallet, to_debt, checkout.user_id,
+        )  # fmt: skip
         return "reversed"
 
 
