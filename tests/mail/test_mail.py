@@ -4,8 +4,11 @@ List-Unsubscribe link."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
+import threading
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 
@@ -138,7 +141,7 @@ def test_a_send_job_killed_and_retried_sends_once(make_user, smtp):
     claimed = jobs.claim(queues=["mail"], worker="doomed")
     assert claimed.pk == job.pk
     services.deliver(outbox_id=row.pk)
-    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timezone.timedelta(1))
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(1))
     assert jobs.reap()["requeued"] == 1 or Job.objects.get(pk=job.pk).status == JobStatus.QUEUED
     Job.objects.filter(pk=job.pk).update(run_after=None)
     assert run_jobs("mail") == ["succeeded"]
@@ -152,7 +155,7 @@ def test_a_job_killed_before_sending_sends_on_the_retry(make_user, smtp):
     user.save()
     _queue(user, "payout_sent")
     job = jobs.claim(queues=["mail"], worker="doomed")  # killed at once
-    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timezone.timedelta(1))
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(1))
     jobs.reap()
     Job.objects.filter(pk=job.pk).update(run_after=None)
     assert run_jobs("mail") == ["succeeded"]
@@ -227,3 +230,58 @@ def test_sign_up_sends_a_verification_link_that_confirms_the_address(smtp):
     assert Client().get(path).status_code == 200
     assert EmailAddress.objects.get(user=user, email="new@example.test").verified
     assert Client().get(path[:-3] + "xyz").status_code == 400
+
+
+class StallingInbox(Inbox):
+    """Holds the first message's DATA without answering, until the test says so (its sender
+    is killed meanwhile); that message is never accepted."""
+
+    def __init__(self):
+        super().__init__()
+        self.first_seen = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.first_seen.is_set():
+            self.first_seen.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_killed_while_sending_retries_and_delivers_once(
+    make_user, tmp_path, settings
+):
+    from tests.jobs.workers import WorkerPool, worker_env
+
+    inbox, port = StallingInbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = worker_env() | {"STYLEVAULT_EMAIL_URL": f"smtp://127.0.0.1:{port}"}
+    pool = WorkerPool(args=["--queues", "mail"], env=env, log_dir=tmp_path / "logs")
+    try:
+        user = make_user("reader")
+        user.email = "reader@example.test"
+        user.save()
+        row = _queue(user, "receipt")
+        worker = pool.start()
+        assert inbox.first_seen.wait(60), (tmp_path / "logs" / "worker-1.log").read_text()
+        pool.kill(worker)  # SIGKILL in the middle of the SMTP conversation
+        inbox.release.set()
+        job = Job.objects.get(kind=services.SEND_JOB)
+        assert job.status == JobStatus.RUNNING and inbox.messages == []
+        # Time passes: the lease runs out, the reaper queues the job again.
+        Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(1))
+        jobs.reap()
+        Job.objects.filter(pk=job.pk).update(run_after=None)
+        for settings_name, value in config.email_settings(env["STYLEVAULT_EMAIL_URL"], tmp_path,
+                                                          "SV <sv@test>").items():  # fmt: skip
+            setattr(settings, settings_name, value)
+        assert run_jobs("mail") == ["succeeded"]
+        assert len(inbox.messages) == 1
+        assert OutboxEmail.objects.get(pk=row.pk).attempts == 2
+    finally:
+        pool.stop()
+        controller.stop()
