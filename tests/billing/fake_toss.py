@@ -10,14 +10,15 @@ import itertools
 import json
 import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.billing.fake_http import FakeServer
 
 
 def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
-class FakeToss:
+class FakeToss(FakeServer):
     def __init__(self, secret_key: str):
         self.secret_key = secret_key
         self.payments: dict[str, dict] = {}
@@ -25,37 +26,15 @@ class FakeToss:
         self.replies: dict[str, tuple[int, dict]] = {}  # Idempotency-Key → first answer
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _handle(self, method: str):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-                with fake._lock:
-                    request = {"method": method, "path": self.path, "body": body,
-                               "idempotency_key": self.headers.get("Idempotency-Key"),
-                               "authorization": self.headers.get("Authorization")}  # fmt: skip
-                    fake.requests.append(request)
-                    status, answer = fake.route(request)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, method: str, path: str, headers, raw: bytes) -> tuple[int, dict]:
+        request = {"method": method, "path": path, "body": json.loads(raw or b"{}"),
+                   "idempotency_key": headers.get("Idempotency-Key"),
+                   "authorization": headers.get("Authorization")}  # fmt: skip
+        with self._lock:
+            self.requests.append(request)
+            return self.route(request)
 
     # -- the buyer and Toss's console -----------------------------------------------------
 
@@ -138,7 +117,3 @@ class FakeToss:
 
     def calls(self, path: str) -> list[dict]:
         return [r for r in self.requests if r["path"] == path]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

@@ -4,49 +4,34 @@ existing order webhook finding the checkout by the id we sent in checkout_data.c
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from stylevault.billing.models import Checkout, CheckoutStatus
 from stylevault.ledger import selectors
 from tests.billing.conftest import LEMON_SECRET, lemon_signature
+from tests.billing.fake_http import FakeServer
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 
-class FakeLemonSqueezy:
+class FakeLemonSqueezy(FakeServer):
+    content_type = "application/vnd.api+json"
+
     def __init__(self):
         self.requests: list[dict] = []
         self.refuse = False
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "body": body,
-                                      "headers": dict(self.headers)})  # fmt: skip
-                if fake.refuse or self.headers.get("Authorization") != "Bearer ls_key":
-                    status, answer = 422, {"errors": [{"status": "422", "title": "Unprocessable"}]}
-                else:
-                    status, answer = 201, {"data": {"type": "checkouts", "id": "ck-1",
-                        "attributes": {"url": "https://store.lemonsqueezy.test/checkout/ck-1",
-                                       **body["data"]["attributes"]}}}  # fmt: skip
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/vnd.api+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, method: str, path: str, headers, raw: bytes) -> tuple[int, dict]:
+        body = json.loads(raw)
+        self.requests.append({"path": path, "body": body, "headers": dict(headers)})
+        if self.refuse or headers.get("Authorization") != "Bearer ls_key":
+            return 422, {"errors": [{"status": "422", "title": "Unprocessable"}]}
+        attributes = {"url": "https://store.lemonsqueezy.test/checkout/ck-1",
+                      **body["data"]["attributes"]}  # fmt: skip
+        return 201, {"data": {"type": "checkouts", "id": "ck-1", "attributes": attributes}}
 
 
 @pytest.fixture
@@ -58,8 +43,7 @@ def lemon(settings):
     settings.STYLEVAULT_LEMONSQUEEZY_API_URL = fake.url
     settings.STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET = LEMON_SECRET
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.close()
 
 
 def test_checkout_is_created_and_its_order_credits_it(user, token_client, lemon, client):

@@ -26,6 +26,7 @@ from stylevault.mail import services
 from stylevault.mail.kinds import KINDS
 from stylevault.mail.models import OutboxEmail, OutboxStatus
 from tests.conftest import run_jobs
+from tests.jobs.workers import WorkerPool, worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -254,8 +255,6 @@ class StallingInbox(Inbox):
 def test_a_worker_process_killed_while_sending_retries_and_delivers_once(
     make_user, tmp_path, settings
 ):
-    from tests.jobs.workers import WorkerPool, worker_env
-
     inbox, port = StallingInbox(), _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -182,15 +182,12 @@ def confirm_dev_checkout(*, user, checkout_id) -> Checkout:
         tier = catalog.tier(checkout.tier)
         if tier is None:
             raise errors.Conflict(_("This plan is no longer offered."))
-        subscriptions.apply_subscription_payment(
+        subscriptions.dev_payment(
             user=checkout.user,
             tier=tier,
-            provider=Provider.DEV,
             subscription_ref=f"dev-{checkout.pk}",
             payment_ref=f"dev:checkout:{checkout.pk}",
-            period_start=now,
-            period_end=now + subscriptions.DEV_PERIOD,
-            currency="USD",
+            start=now,
         )
         checkout.status = CheckoutStatus.COMPLETED
         checkout.completed_at = now

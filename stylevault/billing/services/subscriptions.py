@@ -119,6 +119,20 @@ def apply_subscription_payment(
         return "granted"
 
 
+def dev_payment(*, user, tier, subscription_ref: str, payment_ref: str, start: datetime) -> str:
+    """The development provider's charge: a paid month from ``start``, in USD."""
+    return apply_subscription_payment(
+        user=user,
+        tier=tier,
+        provider=Provider.DEV,
+        subscription_ref=subscription_ref,
+        payment_ref=payment_ref,
+        period_start=start,
+        period_end=start + DEV_PERIOD,
+        currency="USD",
+    )
+
+
 def _reset_grant(*, user, tier, source_ref, starts_at, ends_at, provider, currency) -> None:
     close_grant_period(user=user)
     GrantPeriod.objects.create(
@@ -264,15 +278,12 @@ def change_tier(*, user, tier) -> Subscription:
         if not upgrade:
             Subscription.objects.filter(pk=subscription.pk).update(next_tier=chosen.name)
     elif upgrade:
-        apply_subscription_payment(
+        dev_payment(
             user=user,
             tier=chosen,
-            provider=Provider.DEV,
             subscription_ref=subscription.provider_subscription_id or f"dev-{user.pk}",
             payment_ref=f"dev:upgrade:{subscription.pk}:{now.isoformat()}",
-            period_start=now,
-            period_end=now + DEV_PERIOD,
-            currency="USD",
+            start=now,
         )
     else:
         Subscription.objects.filter(pk=subscription.pk).update(next_tier=chosen.name)
@@ -353,15 +364,12 @@ def renew_dev_subscriptions(now: datetime | None = None) -> int:
         if tier is None or not tier.self_serve:
             continue
         start = subscription.current_period_end
-        outcome = apply_subscription_payment(
+        outcome = dev_payment(
             user=subscription.user,
             tier=tier,
-            provider=Provider.DEV,
             subscription_ref=subscription.provider_subscription_id or f"dev-{subscription.user_id}",
             payment_ref=f"dev:renewal:{subscription.pk}:{start.isoformat()}",
-            period_start=start,
-            period_end=start + DEV_PERIOD,
-            currency="USD",
+            start=start,
         )
         count += outcome == "granted"
     return count
