@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 
 import orjson
@@ -210,14 +212,17 @@ class CursorPagination(pagination.CursorPagination):
         """DRF's cursor, with its position checked against the ordering field: anything we did
         not hand out is the same VALIDATION_ERROR as paging.decode_cursor gives, not a 404
         (bad base64) or a 500 (a position the database cannot compare)."""
+        encoded = request.query_params.get(self.cursor_query_param)
         try:
+            if encoded is not None and not base64.b64decode(encoded.encode(), validate=True):
+                raise ValueError(encoded)  # DRF's decoder skips what is not base64
             cursor = super().decode_cursor(request)
             if cursor is not None and cursor.position is not None:
                 field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
                 value = field.to_python(cursor.position)
                 if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
                     raise ValueError(cursor.position)
-        except (drf.NotFound, DjangoValidationError, ValueError, TypeError) as exc:
+        except (drf.NotFound, DjangoValidationError, binascii.Error, ValueError, TypeError) as exc:
             raise paging.invalid_cursor() from exc
         return cursor
 
