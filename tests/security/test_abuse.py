@@ -226,6 +226,15 @@ def test_behind_a_trusted_proxy_each_client_and_each_account_have_a_limit(seeded
 # -- row 7: the generation limit is the same behind every door ------------------------------
 
 
+def _generate_on_the_page(live, fields: dict) -> httpx.Response:
+    """The buyer submits the style page's generator form."""
+    style = live.seeded["style_id"]
+    with _logged_in(live) as client:
+        token = _csrf(client, f"/en/styles/{style}/")
+        form = {"prompt": "a boat", "aspect_ratio": "1:1", "csrfmiddlewaretoken": token, **fields}
+        return client.post(f"/en/styles/{style}/generate/", data=form)
+
+
 def test_the_generation_page_shares_the_api_generation_limit(fresh_limits):
     live = fresh_limits
     auth = {"Authorization": f"Bearer {live.seeded['token']}"}
@@ -233,16 +242,7 @@ def test_the_generation_page_shares_the_api_generation_limit(fresh_limits):
     for _ in range(10):
         response = httpx.post(f"{live.url}/api/v1/generations", json=body, headers=auth)
         assert response.status_code == 202, response.text
-    style = live.seeded["style_id"]
-    with _logged_in(live) as client:
-        token = _csrf(client, f"/en/styles/{style}/")
-        form = {
-            "prompt": "a boat",
-            "aspect_ratio": "1:1",
-            "idempotency_key": "page-1",
-            "csrfmiddlewaretoken": token,
-        }
-        page = client.post(f"/en/styles/{style}/generate/", data=form)
+    page = _generate_on_the_page(live, {"idempotency_key": "page-1"})
     assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
 
 
@@ -309,18 +309,8 @@ def test_progress_streams_are_capped_per_user_and_leave_no_connection_behind(fre
 
 
 def test_a_huge_blend_id_on_the_generator_page_is_a_form_error(fresh_limits):
-    style = fresh_limits.seeded["style_id"]
-    with _logged_in(fresh_limits) as client:
-        token = _csrf(client, f"/en/styles/{style}/")
-        form = {
-            "prompt": "a boat",
-            "aspect_ratio": "1:1",
-            "idempotency_key": "page-2",
-            "blend-style_1": str(2**70),
-            "blend-weight_1": "1e308",
-            "csrfmiddlewaretoken": token,
-        }
-        page = client.post(f"/en/styles/{style}/generate/", data=form)
+    fields = {"idempotency_key": "page-2", "blend-style_1": str(2**70), "blend-weight_1": "1e308"}
+    page = _generate_on_the_page(fresh_limits, fields)
     assert page.status_code == 400
     assert "less than or equal to 9223372036854775807" in page.text  # Django's bound message
     assert "less than or equal to 10" in page.text
