@@ -29,6 +29,7 @@ from stylevault.accounts.models import (
     User,
 )
 from stylevault.core import errors, imaging, ratelimit
+from stylevault.mail import services as mail
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event
 
@@ -112,6 +113,7 @@ def sign_up(*, username: str, password: str, email: str = "", locale: str = "en"
             user.save()
     except IntegrityError:
         raise errors.Conflict(_("This username is taken.")) from None
+    mail.queue_verification(user=user)
     return user
 
 
