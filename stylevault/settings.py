@@ -267,6 +267,7 @@ STYLEVAULT_PAYOUT_USD_CENTS_PER_CREDIT = CONFIG.payments["payout_usd_cents_per_c
 STYLEVAULT_BASE_MODEL = CONFIG.base_model
 STYLEVAULT_TRAINING = CONFIG.engine["training"]  # overrides of the training defaults
 STYLEVAULT_STYLE_CHECKS = CONFIG.engine["checks"]
+STYLEVAULT_JOB_TIME_LIMITS = CONFIG.engine["job_time_limits"]  # overrides of the kinds' limits
 STYLEVAULT_LORA_CACHE_SIZE = CONFIG.engine["lora_cache_size"]
 STYLEVAULT_MAX_LORA_BYTES = CONFIG.engine["max_lora_bytes"]
 STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"]

@@ -328,4 +328,24 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "generation_expiry_minutes": int(
             _number_setting(env, "STYLEVAULT_GENERATION_EXPIRY_MINUTES", "30", 1, 1440, problems)
         ),
+        "job_time_limits": _job_time_limits(env, problems),
     }
+
+
+def _job_time_limits(env: dict[str, str], problems: list[str]) -> dict[str, dict[str, float]]:
+    """STYLEVAULT_JOB_TIME_LIMITS: {"kind": {"seconds": S, "per_item": P}} (or {"kind": S}),
+    the longest one attempt of a job of that kind may run: S + P × its items (images)."""
+    name = "STYLEVAULT_JOB_TIME_LIMITS"
+    limits: dict[str, dict[str, float]] = {}
+    for kind, value in (_json_setting(env, name, dict, problems) or {}).items():
+        spec = value if isinstance(value, dict) else {"seconds": value}
+        numbers = [spec.get("seconds"), spec.get("per_item", 0)]
+        if set(spec) - {"seconds", "per_item"} or not all(
+            isinstance(n, int | float) and not isinstance(n, bool) and n >= 0 for n in numbers
+        ):
+            problems.append(
+                f"{name}: {kind!r} needs seconds (and optionally per_item), numbers ≥ 0"
+            )
+            continue
+        limits[kind] = {"seconds": float(numbers[0]), "per_item": float(numbers[1])}
+    return limits

@@ -288,6 +288,7 @@ def _create(user, request: GenerationRequest, key: str, body_hash: str) -> Gener
         priority=tier.queue_priority,
         max_running=tier.max_concurrent_jobs,
         expires_in=expiry,
+        items=generation.count,
     )
     generation.save(update_fields=["hold", "job"])
     return generation

@@ -24,6 +24,8 @@ class Dialect:
     json_param: str
     # SQLite takes a write lock for any UPDATE, so a cheap read first spares idle workers it.
     probe_before_claim: bool
+    # format with {time} and {seconds}: SQL of a timestamp column and of a number of seconds
+    time_plus: str
 
     def later(self, seconds_sql: str) -> str:
         return self.seconds_later.format(seconds=seconds_sql)
@@ -64,6 +66,19 @@ class Dialect:
             RETURNING *
         """
 
+    def overdue(self) -> str:
+        """Running jobs past their time limit by more than a lease: their worker neither
+        stopped them nor died (its lease keeper goes on renewing): id, worker, attempt."""
+        deadline = self.time_plus.format(
+            time="started_at", seconds="time_limit_seconds + lease_seconds"
+        )
+        return f"""
+            SELECT id, worker, attempts FROM {TABLE}
+            WHERE status = 'running' AND time_limit_seconds IS NOT NULL
+              AND {deadline} < {self.now}
+            ORDER BY id LIMIT %s
+        """
+
     def renew(self, *, with_progress: bool) -> str:
         """Extends the lease of a job we still hold; returns its cancel flag, or no row."""
         now = self.now
@@ -84,6 +99,7 @@ POSTGRESQL = Dialect(
     lock="FOR UPDATE OF j SKIP LOCKED",
     json_param="%s::jsonb",
     probe_before_claim=False,
+    time_plus="{time} + make_interval(secs => {seconds})",
 )
 
 # Writers are serialised by SQLite's lock (IMMEDIATE transactions), so no row lock is needed.
@@ -93,6 +109,7 @@ SQLITE = Dialect(
     lock="",
     json_param="%s",
     probe_before_claim=True,
+    time_plus="strftime('%%Y-%%m-%%d %%H:%%M:%%f', {time}, '+' || ({seconds}) || ' seconds')",
 )
 
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from stylevault.jobs import services
+from stylevault.jobs import runner, services
 from stylevault.jobs.models import Job, JobStatus
 from stylevault.jobs.selectors import progress_events
 from tests.jobs import process_handlers
@@ -66,6 +66,25 @@ def test_sigterm_finishes_or_hands_back_the_current_job(tmp_path, grace, seconds
     assert job.status == ends_as, (job.status, job.error, pool.logs_tail())
     if ends_as == JobStatus.QUEUED:
         assert (job.attempts, job.worker) == (0, ""), "a hand-back does not count as an attempt"
+
+
+def test_a_step_that_hangs_past_the_time_limit_fails_its_job_and_recycles_the_worker(tmp_path):
+    queue = f"hang-{uuid.uuid4().hex[:8]}"
+    pool = _pool(tmp_path, queue, "--grace", "1", "--concurrency", "2")
+    slow = services.enqueue(kind=process_handlers.SLOW, queue=queue, payload={"seconds": 60})
+    proc = pool.start()
+    try:
+        _wait_for(lambda: _status(slow) == JobStatus.RUNNING, 30, "the worker to claim a job")
+        hung = services.enqueue(kind=process_handlers.HANG, queue=queue)
+        # 1 s of limit, then 1 s for the stuck step to give up, then the process goes.
+        assert proc.wait(timeout=30) == runner.EXIT_RECYCLE, pool.logs_tail()
+    finally:
+        pool.stop()
+
+    hung.refresh_from_db()
+    assert (hung.status, hung.error_code) == (JobStatus.FAILED, "TIME_LIMIT"), pool.logs_tail()
+    slow.refresh_from_db()
+    assert (slow.status, slow.attempts) == (JobStatus.QUEUED, 0), "its neighbour, handed back"
 
 
 def test_redis_broker_and_progress_events_end_to_end(tmp_path, settings):

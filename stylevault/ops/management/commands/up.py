@@ -1,9 +1,14 @@
 """`stylevault up [--port 8000] [--workers 1]`: migrate, then run the web server and workers.
 
-Workers are child processes; one that dies is restarted. Ctrl-C stops everything.
+Workers are child processes; one that dies is restarted, and the jobs it held are handed
+back at once. Ctrl-C stops everything; so does any signal, SIGKILL included (the children
+end with their parent, see ops/processes.py).
 """
 
 from __future__ import annotations
+
+import importlib
+import socket
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -27,10 +32,29 @@ class Command(BaseCommand):
             # The workers started below train the demo style; the site answers meanwhile.
             call_command("demo", no_wait=True)
         self.stdout.write(f"StyleVault on http://{host}:{port}/ (Ctrl-C stops)")
+        from stylevault.jobs import conf
+
+        for module in conf.extra_job_modules():  # their hooks run here when a worker dies
+            importlib.import_module(module)
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
         commands.update({f"worker-{n}": ["worker"] for n in range(workers) if _has_worker()})
-        if supervise(commands):
+        if supervise(commands, on_exit=_hand_back_jobs):
             raise CommandError(_("A process of StyleVault cannot start; see the lines above."))
+
+
+def _hand_back_jobs(name: str, pid: int) -> None:
+    """A worker that exited holds no job any more: what it still held runs again elsewhere now,
+    not when its lease runs out."""
+    if not name.startswith("worker-"):
+        return
+    from django.db import close_old_connections
+
+    from stylevault.jobs import services
+
+    close_old_connections()
+    report = services.take_back_from_dead_process(host=socket.gethostname(), pid=pid)
+    if report:
+        print(f"{name} (pid {pid}) exited holding jobs: {dict(report)}", flush=True)
 
 
 def _database_is_empty() -> bool:
