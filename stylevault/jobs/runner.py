@@ -152,6 +152,7 @@ class LeaseKeeper:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.hang_seconds = DEFAULT_GRACE_SECONDS
+        self._idle_since = time.monotonic()
 
     def track(self, ctx: JobContext) -> None:
         with self._lock:
@@ -165,6 +166,13 @@ class LeaseKeeper:
     def untrack(self, ctx: JobContext) -> None:
         with self._lock:
             self._contexts.discard(ctx)
+            if not self._contexts:
+                self._idle_since = time.monotonic()
+
+    def idle_seconds(self) -> float:
+        """How long this process has run no job (0 while it runs one)."""
+        with self._lock:
+            return 0.0 if self._contexts else time.monotonic() - self._idle_since
 
     def _due(self) -> list[JobContext]:
         now = time.monotonic()

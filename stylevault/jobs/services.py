@@ -125,13 +125,34 @@ def claim(*, queues: Sequence[str], worker: str, kinds: Sequence[str] | None = N
     dialect = sql.dialect(connection)
     if dialect.probe_before_claim and not _anything_waiting(queues, kinds):
         return None
-    with transaction.atomic():
-        claimed = list(
-            Job.objects.raw(
-                dialect.claim(queues=len(queues), kinds=len(kinds)), [worker, *queues, *kinds]
+    try:
+        with transaction.atomic():
+            claimed = list(
+                Job.objects.raw(
+                    dialect.claim(queues=len(queues), kinds=len(kinds)), [worker, *queues, *kinds]
+                )
             )
-        )
+            if claimed and dialect.owner_lock:
+                _check_owner_limit(dialect, claimed[0])
+    except _OverOwnerLimit:
+        return None  # rolled back: the job waits for the owner's running one to end
     return claimed[0] if claimed else None
+
+
+class _OverOwnerLimit(Exception):
+    pass
+
+
+def _check_owner_limit(dialect: sql.Dialect, job: Job) -> None:
+    """The claim's own count may miss a racing claim not yet committed (READ COMMITTED): under
+    the owner's lock, count again, this claim included, and undo it if it is one too many."""
+    if job.max_running is None or job.owner_id is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(dialect.owner_lock, [f"{job.owner_id}:{job.kind}"])
+    running = Job.objects.filter(owner_id=job.owner_id, kind=job.kind, status=JobStatus.RUNNING)
+    if running.count() > job.max_running:
+        raise _OverOwnerLimit
 
 
 def _anything_waiting(queues: list[str], kinds: list[str]) -> bool:

@@ -26,6 +26,9 @@ class Dialect:
     probe_before_claim: bool
     # format with {time} and {seconds}: SQL of a timestamp column and of a number of seconds
     time_plus: str
+    # Taken after a claim of a job with a per-owner limit, then the owner's running jobs are
+    # counted again (services.claim). '' where writers are serialised anyway (SQLite).
+    owner_lock: str = ""
 
     def later(self, seconds_sql: str) -> str:
         return self.seconds_later.format(seconds=seconds_sql)
@@ -100,6 +103,10 @@ POSTGRESQL = Dialect(
     json_param="%s::jsonb",
     probe_before_claim=False,
     time_plus="{time} + make_interval(secs => {seconds})",
+    # Per (owner, kind), held to the end of the claim's transaction. Under READ COMMITTED the
+    # count after it sees every claim committed before it, so two racing claims cannot both
+    # pass: the second to get the lock sees the first and rolls its own claim back.
+    owner_lock="SELECT pg_advisory_xact_lock(hashtextextended('stylevault.jobs.owner:' || %s, 0))",
 )
 
 # Writers are serialised by SQLite's lock (IMMEDIATE transactions), so no row lock is needed.

@@ -87,6 +87,34 @@ def test_a_step_that_hangs_past_the_time_limit_fails_its_job_and_recycles_the_wo
     assert (slow.status, slow.attempts) == (JobStatus.QUEUED, 0), "its neighbour, handed back"
 
 
+@pytest.mark.parametrize("broker", ["", REDIS_URL])
+def test_exit_when_idle_waits_for_the_running_job_then_exits(tmp_path, broker):
+    queue = f"idle-{uuid.uuid4().hex[:8]}"
+    job = services.enqueue(kind=process_handlers.SLOW, queue=queue, payload={"seconds": 3})
+    pool = _pool(
+        tmp_path,
+        queue,
+        "--exit-when-idle",
+        "1.5",
+        "--maintenance-interval",
+        "0.2",
+        broker_url=broker,
+        redis_url=broker,
+    )
+    proc = pool.start()
+    try:
+        assert proc.wait(timeout=60) == 0, pool.logs_tail()
+        ended = time.monotonic()
+    finally:
+        pool.stop()
+        if broker:
+            _forget_redis_queue(queue)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, "idle means no job: the running one finished"
+    assert job.finished_at is not None and "--exit-when-idle" in pool.logs_tail()
+    assert ended - pool.started_at[proc.pid] >= 3 + 1.5
+
+
 def test_redis_broker_and_progress_events_end_to_end(tmp_path, settings):
     """enqueue → Celery over Redis → worker → progress on Redis pub/sub → status event."""
     try:

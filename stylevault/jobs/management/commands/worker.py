@@ -51,10 +51,20 @@ class Command(BaseCommand):
             help=_("Extra module that registers job handlers (repeatable)."),
         )
         parser.add_argument(
+            "--exit-when-idle",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help=_(
+                "Exit after this many seconds without a job (lets an autoscaler scale to zero)."
+            ),
+        )
+        parser.add_argument(
             "--metrics-port", type=int, default=0, help=_("Serve Prometheus metrics on this port.")
         )
 
     def handle(self, *args, queues, concurrency, grace, maintenance_interval, imports, **options):
+        exit_when_idle = options["exit_when_idle"]
         for module in imports:
             importlib.import_module(module)
         names = [q.strip() for q in queues.split(",") if q.strip()] or worker.default_queues()
@@ -80,11 +90,15 @@ class Command(BaseCommand):
                     queues=names,
                     concurrency=concurrency,
                     maintenance_interval=maintenance_interval,
+                    exit_when_idle=exit_when_idle,
                 )
             )
         _install_signals()
         worker.PollingWorker(
-            queues=names, concurrency=concurrency, maintenance_interval=maintenance_interval
+            queues=names,
+            concurrency=concurrency,
+            maintenance_interval=maintenance_interval,
+            exit_when_idle=exit_when_idle,
         ).run()
 
 
