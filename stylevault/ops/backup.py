@@ -34,7 +34,7 @@ SQLITE_FILE = "stylevault.sqlite3"
 PG_FILE = "database.pgdump"
 FORMAT = 1
 # Data-directory files that are secrets of the instance (in embedded mode).
-SECRET_FILE = "secret_key"
+SECRET_FILE = Path("secret_key")
 # The keys without which a restored instance cannot read or prove what it holds.
 ENVIRONMENT_KEYS = (vault.ENV_VAR, provenance_keys.ENV_VAR, manifests.KEY_ENV)
 
