@@ -142,6 +142,18 @@ class PollingWorker:
         return True
 
 
+def hand_back_jobs_of(name: str, pid: int) -> None:
+    """For a supervisor (`up`, scripts/distributed.py): its child `name` (pid) has exited, so
+    the jobs a worker among them still held run again elsewhere now, not when their leases
+    run out."""
+    if not name.startswith("worker-"):
+        return
+    close_old_connections()
+    report = services.take_back_from_dead_process(host=socket.gethostname(), pid=pid)
+    if report:
+        print(f"{name} (pid {pid}) exited holding jobs: {dict(report)}", flush=True)
+
+
 def default_queues() -> list[str]:
     return registry.queues()
 

@@ -56,7 +56,9 @@ def _media_root() -> Path | None:
     backend = settings.STORAGES["default"]["BACKEND"]
     if not backend.endswith("FileSystemStorage"):
         return None
-    return Path(settings.STORAGES["default"].get("OPTIONS", {}).get("location", settings.MEDIA_ROOT))
+    return Path(
+        settings.STORAGES["default"].get("OPTIONS", {}).get("location", settings.MEDIA_ROOT)
+    )
 
 
 def _fingerprint(value: str) -> str:
@@ -188,7 +190,9 @@ def _check_empty() -> None:
         raise errors.Conflict(_("This instance already has a database: restore into an empty one."))
     for folder in (_data_dir() / "keys", _media_root()):
         if folder is not None and folder.is_dir() and any(folder.iterdir()):
-            raise errors.Conflict(_("The data directory already holds keys or media: use an empty one."))
+            raise errors.Conflict(
+                _("The data directory already holds keys or media: use an empty one.")
+            )
 
 
 def _restore_database(source: Path) -> None:
@@ -204,4 +208,6 @@ def _restore_database(source: Path) -> None:
         return
     connection.close()
     name = settings.DATABASES["default"]["NAME"]
-    _run_pg(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", name, str(source / PG_FILE)])
+    _run_pg(
+        ["pg_restore", "--no-owner", "--exit-on-error", "--dbname", name, str(source / PG_FILE)]
+    )

@@ -65,9 +65,7 @@ print(json.dumps(found))
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("STYLEVAULT_", "DATABASE_URL"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STYLEVAULT_", "DATABASE_URL"))}
     return {**env, "DATABASE_URL": "", "STYLEVAULT_DATA_DIR": str(data_dir)}
 
 

@@ -8,12 +8,12 @@ end with their parent, see ops/processes.py).
 from __future__ import annotations
 
 import importlib
-import socket
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from stylevault.jobs.worker import hand_back_jobs_of
 from stylevault.ops.processes import supervise
 
 
@@ -38,23 +38,8 @@ class Command(BaseCommand):
             importlib.import_module(module)
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
         commands.update({f"worker-{n}": ["worker"] for n in range(workers) if _has_worker()})
-        if supervise(commands, on_exit=_hand_back_jobs):
+        if supervise(commands, on_exit=hand_back_jobs_of):
             raise CommandError(_("A process of StyleVault cannot start; see the lines above."))
-
-
-def _hand_back_jobs(name: str, pid: int) -> None:
-    """A worker that exited holds no job any more: what it still held runs again elsewhere now,
-    not when its lease runs out."""
-    if not name.startswith("worker-"):
-        return
-    from django.db import close_old_connections
-
-    from stylevault.jobs import services
-
-    close_old_connections()
-    report = services.take_back_from_dead_process(host=socket.gethostname(), pid=pid)
-    if report:
-        print(f"{name} (pid {pid}) exited holding jobs: {dict(report)}", flush=True)
 
 
 def _database_is_empty() -> bool:
