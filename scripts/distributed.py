@@ -49,7 +49,7 @@ def _start_s3(port: int, log: Path) -> subprocess.Popen:
             [moto, "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_us,  # noqa: PLW1509 - single-threaded here
+            preexec_fn=_die_with_us,  # safe: this script runs no threads
         )
 
 
@@ -60,8 +60,8 @@ def _make_bucket(endpoint: str) -> None:
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
     )
     for _attempt in range(100):
         try:
@@ -96,8 +96,9 @@ def topology_env(*, database: str, broker: str, redis: str, s3: str, data_dir: P
         "STYLEVAULT_BROKER_URL": broker,
         "STYLEVAULT_REDIS_URL": redis,
         "STYLEVAULT_STORAGE_URL": f"s3://{BUCKET}?endpoint_url={s3}&region_name=us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        # moto takes any credentials; the processes need some.
+        "AWS_ACCESS_KEY_ID": "stylevault-local",
+        "AWS_SECRET_ACCESS_KEY": "stylevault-local",
         "STYLEVAULT_DATA_DIR": str(data_dir),
     }
 
