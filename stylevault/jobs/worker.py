@@ -151,7 +151,8 @@ def hand_back_jobs_of(name: str, pid: int) -> None:
     close_old_connections()
     report = services.take_back_from_dead_process(host=socket.gethostname(), pid=pid)
     if report:
-        print(f"{name} (pid {pid}) exited holding jobs: {dict(report)}", flush=True)
+        held = {str(outcome): count for outcome, count in report.items()}
+        print(f"{name} (pid {pid}) exited holding jobs: {held}", flush=True)
 
 
 def default_queues() -> list[str]:

@@ -24,8 +24,9 @@ from tests.e2e.conftest import free_port
 from tests.ops.test_no_orphans import _alive, _descendants
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATIONS = 6
+GENERATIONS = 4  # two buyers, two each: a tier runs one job at a time per buyer
 DEMO_PASSWORD = "stylevault-demo"
+SECOND_PASSWORD = "correct horse battery 9"
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="the PostgreSQL phase of `make test` runs it (it needs RabbitMQ and Redis too)",
@@ -93,11 +94,9 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _token(url: str, username: str) -> dict:
+def _token(url: str, username: str, password: str = DEMO_PASSWORD) -> dict:
     with httpx.Client(base_url=url, timeout=30) as client:
-        login = client.post(
-            "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
-        )
+        login = client.post("/api/v1/auth/login", json={"username": username, "password": password})
         assert login.status_code == 200, login.text
         made = client.post(
             "/api/v1/auth/tokens",
@@ -153,17 +152,22 @@ def test_generations_survive_sigkills_in_the_distributed_topology(topology):
     assert launcher.poll() is None, _log(topology)
     eventually(lambda: _published_style(url) is not None, seconds=400, pause=1)
     style = _published_style(url)
-    buyer = _token(url, "demo-buyer")
-    before = httpx.get(f"{url}/api/v1/wallet", headers=buyer).json()
+    made_user = _stylevault(
+        topology, "createuser", "buyer2", "--password", SECOND_PASSWORD, "--credits", "200"
+    )
+    assert made_user.returncode == 0, made_user.stderr
+    buyers = [_token(url, "demo-buyer"), _token(url, "buyer2", SECOND_PASSWORD)]
+    before = [httpx.get(f"{url}/api/v1/wallet", headers=b).json() for b in buyers]
 
-    made = []
+    made = []  # (buyer's headers, generation)
     for n in range(GENERATIONS):
+        buyer = buyers[n % 2]
         body = {"styles": [{"id": style["id"], "weight": 1}], "prompt": f"a harbour, {n}"}
         created = httpx.post(
-            f"{url}/api/v1/generations", json={**body, "steps": 12}, headers=buyer, timeout=30
+            f"{url}/api/v1/generations", json={**body, "steps": 6}, headers=buyer, timeout=30
         )
         assert created.status_code == 202, created.text
-        made.append(created.json())
+        made.append((buyer, created.json()))
 
     database = topology["database_url"]
     running = "SELECT worker FROM jobs_job WHERE kind = 'generation' AND status = 'running'"
@@ -174,8 +178,8 @@ def test_generations_survive_sigkills_in_the_distributed_topology(topology):
     def finished() -> list[dict] | None:
         try:
             found = [
-                httpx.get(f"{url}/api/v1/generations/{g['id']}", headers=buyer, timeout=10).json()
-                for g in made
+                httpx.get(f"{url}/api/v1/generations/{g['id']}", headers=b, timeout=10).json()
+                for b, g in made
             ]
         except (httpx.HTTPError, ValueError):
             return None
@@ -186,7 +190,7 @@ def test_generations_survive_sigkills_in_the_distributed_topology(topology):
     assert [g["status"] for g in done] == ["succeeded"] * GENERATIONS, done
     assert "exited holding jobs" in _log(topology), "the killed worker's job was handed back"
 
-    for generation in done:
+    for (buyer, _made), generation in zip(made, done, strict=True):
         for image in generation["images"]:
             file = httpx.get(f"{url}{image['url']}", headers=buyer, timeout=30)
             assert file.status_code == 200
@@ -196,9 +200,10 @@ def test_generations_survive_sigkills_in_the_distributed_topology(topology):
     stored = _sql(database, "SELECT COUNT(*) FROM generation_image")[0][0]
     assert stored == sum(len(g["images"]) for g in done)
 
-    after = httpx.get(f"{url}/api/v1/wallet", headers=buyer).json()
-    cost = sum(g["cost"] for g in made)
-    assert after == {"balance": before["balance"] - cost, "held": 0}, "each paid once"
+    for n, buyer in enumerate(buyers):
+        after = httpx.get(f"{url}/api/v1/wallet", headers=buyer).json()
+        cost = sum(g["cost"] for b, g in made if b is buyer)
+        assert after == {"balance": before[n]["balance"] - cost, "held": 0}, "each paid once"
     books = _stylevault(topology, "ledger", "check")
     assert books.returncode == 0, books.stdout + books.stderr
     log = _stylevault(topology, "provenance", "verify")
