@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -173,3 +174,57 @@ def test_a_dead_workers_job_runs_again_at_once_and_sigkill_of_up_leaves_no_proce
         assert not any(_alive(pid) for pid in tree)
     finally:
         _kill_group(again)
+
+
+def test_stopping_serve_ends_open_event_streams_within_the_grace(tmp_path):
+    token, generation = _stylevault(
+        tmp_path,
+        "from django.core.management import call_command; "
+        "call_command('migrate', interactive=False, verbosity=0); "
+        "from stylevault.accounts.services import create_token, create_user; "
+        "from stylevault.generation.models import Generation; "
+        "from stylevault.jobs.models import Job; "
+        "user = create_user(username='watcher', password='correct horse battery 9'); "
+        "token = create_token(user=user, name='sse')[1]; "
+        "job = Job.objects.create(kind='generation', queue='generation'); "
+        "g = Generation.objects.create(owner=user, steps=4, cost=1, seed=1, render_key='k', "
+        "request_hash='h', job=job); "
+        "print(token, g.pk)",  # queued, and no worker runs: its stream stays open
+    ).split()
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "stylevault.cli", "serve", "--port", str(port), "--processes", "2"],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    streams = []
+    try:
+        eventually(lambda: _answers(port), seconds=90, pause=0.3)
+        for _ in range(4):
+            client = socket.create_connection(("127.0.0.1", port), timeout=30)
+            client.sendall(
+                f"GET /api/v1/generations/{generation}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n".encode()
+            )
+            assert b"text/event-stream" in client.recv(4096)
+            streams.append(client)
+        stopped = time.monotonic()
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+        took = time.monotonic() - stopped
+        # STYLEVAULT_STOP_GRACE_SECONDS=2: the streams are cut after it, not after an hour.
+        assert took < 2 + 4, f"stopped after {took:.1f} s"
+        for client in streams:
+            client.settimeout(5)
+            with contextlib.suppress(ConnectionResetError):
+                while client.recv(4096):
+                    pass  # the rest of the stream, then its end
+    finally:
+        for client in streams:
+            client.close()
+        _kill_group(serve)
