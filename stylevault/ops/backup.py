@@ -139,7 +139,7 @@ def _copy_keys(source: Path, target: Path) -> list[str]:
         copied += [f"keys/{p.relative_to(keys)}" for p in keys.rglob("*") if p.is_file()]
     if (source / SECRET_FILE).is_file():
         shutil.copy2(source / SECRET_FILE, target / SECRET_FILE)
-        copied.append(SECRET_FILE)
+        copied.append(str(SECRET_FILE))
     return sorted(copied)
 
 

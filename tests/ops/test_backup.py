@@ -9,7 +9,11 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_SECONDS = 25
@@ -64,15 +68,55 @@ print(json.dumps(found))
 """
 
 
-def _env(data_dir: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class Instance:
+    data_dir: Path
+    database_url: str = ""  # '': SQLite in the data directory
+
+
+def _env(instance: Instance) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STYLEVAULT_", "DATABASE_URL"))}
-    return {**env, "DATABASE_URL": "", "STYLEVAULT_DATA_DIR": str(data_dir)}
+    return {
+        **env,
+        "DATABASE_URL": instance.database_url,
+        "STYLEVAULT_DATA_DIR": str(instance.data_dir),
+    }
 
 
-def _run(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def instances(request, tmp_path):
+    """Makes instances with a database of their own: SQLite files, or (in the PostgreSQL
+    phase) fresh PostgreSQL databases, dropped afterwards."""
+    made: list[str] = []
+    server = os.environ.get("DATABASE_URL", "")
+    if request.param == "postgresql" and not server.startswith("postgres"):
+        pytest.skip("the PostgreSQL phase of `make test` runs it")
+
+    def make(name: str) -> Instance:
+        if request.param == "sqlite":
+            return Instance(tmp_path / name)
+        database = f"sv_ops_backup_{uuid.uuid4().hex[:8]}"
+        _psql(server, f'CREATE DATABASE "{database}"')
+        made.append(database)
+        return Instance(tmp_path / name, f"{server.rsplit('/', 1)[0]}/{database}")
+
+    yield make
+    for database in made:
+        _psql(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _psql(server: str, statement: str) -> None:
+    subprocess.run(
+        ["psql", f"{server.rsplit('/', 1)[0]}/postgres", "-qc", statement],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _run(instance: Instance, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "stylevault.cli", *args],
-        env=_env(data_dir),
+        env=_env(instance),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -83,12 +127,12 @@ def _run(data_dir: Path, *args: str, check: bool = True) -> subprocess.Completed
     return result
 
 
-def _shell(data_dir: Path, code: str) -> str:
-    return _run(data_dir, "shell", "--no-imports", "-c", code).stdout.strip().splitlines()[-1]
+def _shell(instance: Instance, code: str) -> str:
+    return _run(instance, "shell", "--no-imports", "-c", code).stdout.strip().splitlines()[-1]
 
 
-def test_a_backup_under_load_restores_elsewhere_with_books_log_and_keys_intact(tmp_path):
-    source, backup, restored = tmp_path / "source", tmp_path / "backup", tmp_path / "restored"
+def test_a_backup_under_load_restores_elsewhere_with_books_log_and_keys_intact(tmp_path, instances):
+    source, restored, backup = instances("source"), instances("restored"), tmp_path / "backup"
     made = json.loads(_shell(source, SETUP))
     stop = tmp_path / "stop-load"
     load = subprocess.Popen(
@@ -119,7 +163,8 @@ def test_a_backup_under_load_restores_elsewhere_with_books_log_and_keys_intact(t
     assert "media files" in out
 
     manifest = json.loads((backup / "stylevault-backup.json").read_text())
-    assert manifest["database"] == "sqlite" and manifest["media_files"] == 1
+    assert manifest["database"] == ("postgresql" if source.database_url else "sqlite")
+    assert manifest["media_files"] == 1
     assert {"keys/lora-aes256.key", "keys/provenance-ed25519.pem"} <= set(manifest["key_files"])
 
     _run(restored, "restore", str(backup))
@@ -138,9 +183,10 @@ def test_a_backup_under_load_restores_elsewhere_with_books_log_and_keys_intact(t
 def test_restore_refuses_a_folder_that_is_no_backup_and_backup_a_full_folder(tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "something").write_text("x")
-    refused = _run(tmp_path / "data", "backup", str(tmp_path / "full"), check=False)
+    instance = Instance(tmp_path / "data")
+    refused = _run(instance, "backup", str(tmp_path / "full"), check=False)
     assert (refused.returncode, "new or empty" in refused.stderr) == (1, True)
-    refused = _run(tmp_path / "data", "restore", str(tmp_path / "nothing"), check=False)
+    refused = _run(instance, "restore", str(tmp_path / "nothing"), check=False)
     assert (refused.returncode, "No StyleVault backup" in refused.stderr) == (1, True)
 
 
@@ -151,6 +197,6 @@ def test_restore_refuses_without_the_environment_keys_the_backup_was_made_with(t
     (backup / "stylevault-backup.json").write_text(
         json.dumps({"database": "sqlite", "environment_keys_sha256": {key_env: "0" * 64}})
     )
-    refused = _run(tmp_path / "data", "restore", str(backup), check=False)
+    refused = _run(Instance(tmp_path / "data"), "restore", str(backup), check=False)
     assert refused.returncode == 1
     assert f"made with {key_env} from the environment" in refused.stderr
