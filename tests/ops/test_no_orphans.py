@@ -55,9 +55,13 @@ def _stylevault(data_dir: Path, code: str) -> str:
 
 
 def _start_up(data_dir: Path, port: int, log_name: str) -> subprocess.Popen:
+    return _start(data_dir, ["up", "--port", str(port), "--workers", "1"], log_name)
+
+
+def _start(data_dir: Path, args: list[str], log_name: str) -> subprocess.Popen:
     log = (data_dir / log_name).open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stylevault.cli", "up", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "stylevault.cli", *args],
         env=_env(data_dir),
         cwd=ROOT,
         stdout=log,
@@ -192,16 +196,7 @@ def test_stopping_serve_ends_open_event_streams_within_the_grace(tmp_path):
         "print(token, g.pk)",  # queued, and no worker runs: its stream stays open
     ).split()
     port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "stylevault.cli", "serve", "--port", str(port), "--processes", "2"],
-        env=_env(tmp_path),
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
+    serve = _start(tmp_path, ["serve", "--port", str(port), "--processes", "2"], "serve.log")
     streams = []
     try:
         eventually(lambda: _answers(port), seconds=90, pause=0.3)
