@@ -42,6 +42,7 @@ urlpatterns = [
         path("", include("stylevault.styles.page_urls")),
         path("", include("stylevault.generation.page_urls")),
         path("", include("stylevault.provenance.page_urls")),
+        path("", include("stylevault.mail.page_urls")),
         prefix_default_language=True,
     ),
 ]
