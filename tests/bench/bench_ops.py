@@ -1,7 +1,7 @@
 """Operations: the distributed topology (scripts/distributed.py: PostgreSQL, RabbitMQ, Redis,
 S3, 2 web processes, 2 workers) against the embedded one (`stylevault up --workers 2`,
 SQLite) in the same run: generations per second and platform overhead per image (end to end
-minus render, from the database's own timestamps), and the time from a SIGKILL of the worker
+minus render, queue wait included, from the database's own timestamps), and the time from a SIGKILL of the worker
 rendering a generation to that generation running again on another worker.
 
 Each topology trains its own demo style first (minutes on a busy machine; not timed).
@@ -141,7 +141,7 @@ def _measure(
             "benchmark": f"ops {name}: generations end to end",
             "generations": len(rows),
             "generations_per_s": round(len(rows) / span, 3),
-            "overhead_p50_ms": round(statistics.median(overheads), 1),
+            "overhead_incl_queue_wait_p50_ms": round(statistics.median(overheads), 1),
             "goal": "distributed overhead within a few hundred ms of embedded",
         }
     ]
