@@ -1,8 +1,8 @@
 """Operations: the distributed topology (scripts/distributed.py: PostgreSQL, RabbitMQ, Redis,
 S3, 2 web processes, 2 workers) against the embedded one (`stylevault up --workers 2`,
 SQLite) in the same run: generations per second and platform overhead per image (end to end
-minus render, queue wait included, from the database's own timestamps), and the time from a SIGKILL of the worker
-rendering a generation to that generation running again on another worker.
+minus render, queue wait included, from the database's own timestamps), and the time from a
+SIGKILL of the worker rendering a generation to that generation running again elsewhere.
 
 Each topology trains its own demo style first (minutes on a busy machine; not timed).
 """
