@@ -18,11 +18,20 @@ def _uvicorn_options() -> dict:
     return dict(
         access_log=False,
         lifespan="on",
-        proxy_headers=True,
         server_header=False,
         # Open streams (SSE) are cut after this, before a supervisor's stop_seconds().
         timeout_graceful_shutdown=max(1, round(stop_grace_seconds())),
+        **proxy_options(),
     )
+
+
+def proxy_options() -> dict:
+    """X-Forwarded-For and -Proto are believed only from STYLEVAULT_TRUSTED_PROXIES (none by
+    default): otherwise any client could pick the address its log-in limits count under."""
+    from django.conf import settings
+
+    trusted = settings.STYLEVAULT_TRUSTED_PROXIES
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 class Command(BaseCommand):
