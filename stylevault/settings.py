@@ -274,7 +274,7 @@ STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"
 # Photo studio: img2img strength and steps of the variants, the face rule, the safety hook.
 STYLEVAULT_PHOTO_STRENGTH = 0.6
 STYLEVAULT_PHOTO_STEPS = 20
-STYLEVAULT_PHOTO_FACE_RULES = {"accept": 0.7, "reject": 0.5, "min_fraction": 0.1}
+STYLEVAULT_PHOTO_FACE_RULES = {"accept": 0.7, "reject": 0.4, "min_fraction": 0.1}
 STYLEVAULT_SAFETY_CLASSIFIER = ""  # "module:function" scoring a PIL image; see photos.safety
 STYLEVAULT_SAFETY_THRESHOLD = 0.5
 # The site's address as seen from outside, for links written into files (certificates).

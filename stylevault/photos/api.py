@@ -77,9 +77,7 @@ def variant_summary(photo, image) -> dict:
 def photo_payload(photo) -> dict:
     generation = photo.generation
     progress = (generation.job.progress if generation and generation.job else None) or {}
-    variants = (
-        sorted(generation.images.all(), key=lambda i: i.position) if generation else []
-    )
+    variants = sorted(generation.images.all(), key=lambda i: i.position) if generation else []
     return {
         "id": photo.pk,
         "status": selectors.status_of(photo),

@@ -11,7 +11,9 @@ from stylevault.styles.models import Style, StyleStatus
 class PhotoForm(forms.Form):
     image = forms.FileField(
         label=_("Portrait (JPEG, PNG or HEIC)"),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/heic,image/heif"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/heic,image/heif"}
+        ),
     )
     style = forms.ModelChoiceField(
         label=_("Style"), queryset=Style.objects.filter(status=StyleStatus.PUBLISHED)

@@ -94,9 +94,7 @@ def check_portrait(upload) -> Portrait:
     the one-face rule; raises the documented error (NO_FACE, ... with the boxes found)."""
     from stylevault.engine.faces import check_one_face
 
-    checked = imaging.check_image(
-        upload, max_bytes=MAX_BYTES, formats=FORMATS, min_side=MIN_SIDE
-    )
+    checked = imaging.check_image(upload, max_bytes=MAX_BYTES, formats=FORMATS, min_side=MIN_SIDE)
     with PILImage.open(io.BytesIO(checked.data)) as opened:
         oriented = ImageOps.exif_transpose(opened).convert("RGB")
     # A new image from the pixels alone: no EXIF, XMP, GPS, ICC or comment can come along.

@@ -129,4 +129,6 @@ handler(
 
 @handler(services.PURGE_JOB, queue="maintenance", max_attempts=5)
 def purge(ctx) -> dict:
-    return {"deleted": services.purge_photo(photo_id=ctx.job.payload["photo_id"], now=timezone.now())}
+    return {
+        "deleted": services.purge_photo(photo_id=ctx.job.payload["photo_id"], now=timezone.now())
+    }

@@ -7,7 +7,5 @@ urlpatterns = [
     path("photos/<int:photo_id>", api.PhotoDetailView.as_view()),
     path("photos/<int:photo_id>/pick", api.PickView.as_view()),
     path("photos/<int:photo_id>/events", api.photo_events),
-    path(
-        "photos/<int:photo_id>/variants/<int:variant_id>/file", api.VariantFileView.as_view()
-    ),
+    path("photos/<int:photo_id>/variants/<int:variant_id>/file", api.VariantFileView.as_view()),
 ]

@@ -87,7 +87,10 @@ def test_portrait_becomes_four_variants_and_a_final(published_style, buyer, toke
 
     kinds = list(Event.objects.filter(subject_type="photos.photo").values_list("kind", flat=True))
     assert kinds == ["photo_uploaded", "photo_variants_made"]
-    assert all(e.payload["photo_sha256"] == photo.sha256 for e in Event.objects.filter(subject_type="photos.photo"))
+    assert all(
+        e.payload["photo_sha256"] == photo.sha256
+        for e in Event.objects.filter(subject_type="photos.photo")
+    )
 
 
 def test_refused_photos_hold_no_credits(published_style, buyer, token_client):
@@ -107,9 +110,10 @@ def test_refused_photos_hold_no_credits(published_style, buyer, token_client):
     assert wallet_of(buyer) == {"balance": 100, "held": 0}
     assert (Transfer.objects.count(), Hold.objects.count()) == (transfers, holds)
     assert not Photo.objects.exists()
-    assert not default_storage.exists("private/photos") or not default_storage.listdir(
-        "private/photos"
-    )[1]
+    assert (
+        not default_storage.exists("private/photos")
+        or not default_storage.listdir("private/photos")[1]
+    )
 
 
 def test_refusal_is_in_the_users_language(published_style, buyer, token_client):
@@ -126,7 +130,9 @@ def test_refusal_is_in_the_users_language(published_style, buyer, token_client):
 
 def test_wrong_files_get_the_documented_codes(published_style, buyer, token_client):
     client = token_client(buyer)
-    assert_error(_post(client, published_style, b"GIF89a" + b"\0" * 100), 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert_error(
+        _post(client, published_style, b"GIF89a" + b"\0" * 100), 415, "UNSUPPORTED_MEDIA_TYPE"
+    )
     assert_error(_post(client, published_style, _jpeg(astronaut())[:2000]), 400, "VALIDATION_ERROR")
     tiny = io.BytesIO()
     astronaut().resize((100, 100)).save(tiny, "PNG")
@@ -156,7 +162,9 @@ def test_nobody_else_sees_the_photo_or_its_variants(
     assert_error(other.get(base), 404, "NOT_FOUND")
     assert_error(other.get(variant["url"]), 404, "NOT_FOUND")
     assert_error(other.get(f"/api/v1/images/{variant['id']}/file"), 404, "NOT_FOUND")
-    assert_error(other.post(f"{base}/pick", {"variant_id": variant["id"]}, format="json"), 404, "NOT_FOUND")
+    assert_error(
+        other.post(f"{base}/pick", {"variant_id": variant["id"]}, format="json"), 404, "NOT_FOUND"
+    )
     assert_error(other.delete(base), 404, "NOT_FOUND")
     assert other.get(f"{base}/events").status_code == 404
     assert other.get("/api/v1/photos").json()["results"] == []
@@ -168,13 +176,20 @@ def test_delete_and_purge_remove_files_and_rows_and_the_log_verifies(
 ):
     client = token_client(buyer)
     kept = _post(client, published_style, _jpeg(astronaut())).json()
-    gone = _post(client, published_style, _jpeg(astronaut().transpose(Image.Transpose.FLIP_LEFT_RIGHT))).json()
+    gone = _post(
+        client, published_style, _jpeg(astronaut().transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    ).json()
     run_jobs("generation")
     variants = client.get(f"/api/v1/photos/{kept['id']}").json()["variants"]
     final = variants[1]["id"]
     client.post(f"/api/v1/photos/{kept['id']}/pick", {"variant_id": final}, format="json")
     photo = Photo.objects.get(pk=kept["id"])
-    paths = [photo.path, *GeneratedImage.objects.filter(generation_id=photo.generation_id).exclude(pk=final).values_list("path", flat=True)]
+    paths = [
+        photo.path,
+        *GeneratedImage.objects.filter(generation_id=photo.generation_id)
+        .exclude(pk=final)
+        .values_list("path", flat=True),
+    ]
 
     # On request: at once.
     gone_paths = [Photo.objects.get(pk=gone["id"]).path]
