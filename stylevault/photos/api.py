@@ -25,6 +25,16 @@ class PhotoIn(serializers.Serializer):
     )
 
 
+class PhotoCheckIn(serializers.Serializer):
+    image = serializers.FileField()
+
+
+class PhotoCheckOut(serializers.Serializer):
+    faces = serializers.ListField(child=serializers.DictField())
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
 class PickIn(serializers.Serializer):
     variant_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
@@ -143,6 +153,22 @@ class PhotosView(ListAPIView):
                 "expires_at": photo.expires_at,
             },
             status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PhotoCheckView(APIView):
+    """The upload page's live check: the same checks and face rule as POST /photos, nothing
+    stored or held; 200 with the faces, or the same 4xx/422 error."""
+
+    @extend_schema(
+        tags=["photos"],
+        request={"multipart/form-data": PhotoCheckIn},
+        responses={200: PhotoCheckOut},
+    )
+    def post(self, request):
+        portrait = services.check_portrait(validated(PhotoCheckIn, request.data)["image"])
+        return Response(
+            {"faces": portrait.faces, "width": portrait.width, "height": portrait.height}
         )
 
 
