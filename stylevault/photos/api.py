@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
 from stylevault.core.paging import MAX_ID
-from stylevault.generation.api import GenerationThrottle, ImageOut, image_summary
+from stylevault.generation.api import GenerationThrottle, ImageOut, ProgressOut, image_summary
 from stylevault.photos import selectors, services
 from stylevault.web.files import stored_file_response
 
@@ -53,14 +53,9 @@ class PhotoCreatedOut(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class ProgressOut(serializers.Serializer):
-    step = serializers.IntegerField()
-    total = serializers.IntegerField()
-
-
 class PhotoOut(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    status = serializers.CharField(help_text="queued, running, succeeded or failed")
     style_id = serializers.IntegerField()
     variants = ImageOut(many=True)
     final_image_id = serializers.IntegerField(allow_null=True)
