@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "stylevault.photos",
     "stylevault.community",
     "stylevault.notifications",
+    "stylevault.mail",
     "stylevault.ops",
 ]
 
@@ -260,6 +261,15 @@ STYLEVAULT_STRIPE_SECRET_KEY = CONFIG.payments["stripe_secret_key"]
 STYLEVAULT_STRIPE_WEBHOOK_SECRET = CONFIG.payments["stripe_webhook_secret"]
 STYLEVAULT_STRIPE_API_BASE = CONFIG.payments["stripe_api_base"]
 STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET = CONFIG.payments["lemonsqueezy_webhook_secret"]
+STYLEVAULT_LEMONSQUEEZY_API_KEY = CONFIG.payments["lemonsqueezy_api_key"]
+STYLEVAULT_LEMONSQUEEZY_STORE_ID = CONFIG.payments["lemonsqueezy_store_id"]
+STYLEVAULT_LEMONSQUEEZY_VARIANT_ID = CONFIG.payments["lemonsqueezy_variant_id"]
+STYLEVAULT_LEMONSQUEEZY_API_URL = CONFIG.payments["lemonsqueezy_api_url"]
+STYLEVAULT_TOSS_CLIENT_KEY = CONFIG.payments["toss_client_key"]
+STYLEVAULT_TOSS_SECRET_KEY = CONFIG.payments["toss_secret_key"]
+STYLEVAULT_TOSS_API_URL = CONFIG.payments["toss_api_url"]
+# E-mail (stylevault.mail): SMTP from STYLEVAULT_EMAIL_URL, else files in the data dir.
+globals().update(_config.email_settings(CONFIG.email_url, DATA_DIR, CONFIG.email_from))
 STYLEVAULT_CREDIT_PACKS = CONFIG.payments["credit_packs"]  # None: the SPEC defaults
 STYLEVAULT_SUBSCRIPTION_TIERS = CONFIG.payments["subscription_tiers"]
 STYLEVAULT_PLATFORM_FEE_PERCENT = CONFIG.payments["platform_fee_percent"]

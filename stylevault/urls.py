@@ -44,6 +44,7 @@ urlpatterns = [
         path("", include("stylevault.generation.page_urls")),
         path("", include("stylevault.provenance.page_urls")),
         path("", include("stylevault.photos.page_urls")),
+        path("", include("stylevault.mail.page_urls")),
         prefix_default_language=True,
     ),
 ]

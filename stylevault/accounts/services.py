@@ -27,6 +27,7 @@ from stylevault.accounts.models import (
     User,
 )
 from stylevault.core import errors, imaging
+from stylevault.mail import services as mail
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event
 
@@ -81,6 +82,7 @@ def sign_up(*, username: str, password: str, email: str = "", locale: str = "en"
             user.save()
     except IntegrityError:
         raise errors.Conflict(_("This username is taken.")) from None
+    mail.queue_verification(user=user)
     return user
 
 

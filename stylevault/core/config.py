@@ -9,7 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
 
@@ -46,6 +46,37 @@ class Config:
     csrf_trusted_origins: list[str] = field(default_factory=list)
     payments: dict = field(default_factory=dict)
     engine: dict = field(default_factory=dict)
+    email_url: str = ""
+    email_from: str = "StyleVault <no-reply@stylevault.local>"
+
+
+# smtp: plain (or STARTTLS if the server offers none, Django's default); smtp+tls: STARTTLS;
+# smtps: TLS from the first byte.
+EMAIL_SCHEMES = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (False, True)}
+
+
+def email_settings(url: str, data_dir: Path, sender: str) -> dict:
+    """Django's e-mail settings from STYLEVAULT_EMAIL_URL (``smtp+tls://user:pass@host:587``);
+    without one, each e-mail is written as a file under the data directory."""
+    if not url:
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(data_dir / "mail"),
+            "DEFAULT_FROM_EMAIL": sender,
+        }
+    parts = urlparse(url)
+    tls, ssl = EMAIL_SCHEMES[parts.scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if ssl else 587 if tls else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": tls,
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_TIMEOUT": 30,
+        "DEFAULT_FROM_EMAIL": sender,
+    }
 
 
 def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
@@ -181,6 +212,8 @@ def load(env: dict[str, str] | None = None) -> Config:
         log_format=env.get("STYLEVAULT_LOG_FORMAT", "json"),
         csrf_trusted_origins=_list(env, "STYLEVAULT_CSRF_TRUSTED_ORIGINS"),
         payments=_payments(env, problems),
+        email_url=_check_url(env, "STYLEVAULT_EMAIL_URL", set(EMAIL_SCHEMES), problems),
+        email_from=env.get("STYLEVAULT_EMAIL_FROM", "").strip() or Config.email_from,
         engine=_engine(env, problems),
     )
     if problems:
@@ -264,6 +297,20 @@ def _payments(env: dict[str, str], problems: list[str]) -> dict:
         "lemonsqueezy_webhook_secret": env.get(
             "STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET", ""
         ).strip(),
+        "lemonsqueezy_api_key": env.get("STYLEVAULT_LEMONSQUEEZY_API_KEY", "").strip(),
+        "lemonsqueezy_store_id": env.get("STYLEVAULT_LEMONSQUEEZY_STORE_ID", "").strip(),
+        "lemonsqueezy_variant_id": env.get("STYLEVAULT_LEMONSQUEEZY_VARIANT_ID", "").strip(),
+        "lemonsqueezy_api_url": _check_url(
+            env, "STYLEVAULT_LEMONSQUEEZY_API_URL", {"http", "https"}, problems
+        )
+        or "https://api.lemonsqueezy.com",
+        "toss_client_key": env.get("STYLEVAULT_TOSS_CLIENT_KEY", "").strip(),
+        "toss_secret_key": env.get("STYLEVAULT_TOSS_SECRET_KEY", "").strip(),
+        "toss_api_url": _check_url(env, "STYLEVAULT_TOSS_API_URL", {"http", "https"}, problems)
+        or "https://api.tosspayments.com",
+        "email_url": _check_url(
+            env, "STYLEVAULT_EMAIL_URL", {"smtp", "smtp+tls", "smtps"}, problems
+        ),
         "credit_packs": packs,
         "subscription_tiers": tiers or {},
         "platform_fee_percent": _number_setting(

@@ -36,6 +36,14 @@ class InsufficientCredits(DomainError):
     default_message = _("You do not have enough credits for this.")
 
 
+class PaymentRequired(DomainError):
+    code, status = "PAYMENT_REQUIRED", 402
+    default_message = _(
+        "A payment of yours was refunded or disputed after its credits were spent. "
+        "Buy credits to settle the debt, or contact support."
+    )
+
+
 class Forbidden(DomainError):
     code, status = "FORBIDDEN", 403
     default_message = _("You are not allowed to do this.")

@@ -26,6 +26,7 @@ from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.core.imaging import CheckedImage, check_image
 from stylevault.jobs import services as jobs
+from stylevault.mail import services as mail
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event
 from stylevault.styles import vault
@@ -384,6 +385,7 @@ def job_failed(*, style_id: int, stage: str, message: str) -> None:
         subject=style,
         data={"style": style.name, "stage": stage},
     )
+    _mail_artist(style, "training_failed")
 
 
 def save_check_artifacts(
@@ -439,6 +441,7 @@ def check_finished(*, style_id: int, report: dict) -> None:
             subject=style,
             data={"style": style.name, "in_review": True},
         )
+        _mail_artist(style, "style_held")
         return
     _publish(style)
     notify(
@@ -446,6 +449,17 @@ def check_finished(*, style_id: int, report: dict) -> None:
         kind="model_training_completed",
         subject=style,
         data={"style": style.name, "in_review": False},
+    )
+    _mail_artist(style, "training_finished")
+
+
+def _mail_artist(style: Style, kind: str, **context) -> None:
+    """The artist's e-mail about their style (stylevault.mail), once per change of state."""
+    mail.queue(
+        user_id=style.artist_id,
+        kind=kind,
+        key=f"style:{style.pk}:{kind}:{style.updated_at.isoformat()}",
+        context={"style": style.name, **context},
     )
 
 
@@ -500,6 +514,7 @@ def review_style(*, operator, style_id: int, approve: bool, reason: str = "") ->
         else:
             style.status = StyleStatus.REJECTED
             style.save(update_fields=["status", "review_reason", "reviewed_by", "updated_at"])
+        _mail_artist(style, "review_outcome", approved=approve, reason=reason)
     return style
 
 

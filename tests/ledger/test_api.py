@@ -14,10 +14,10 @@ pytestmark = pytest.mark.django_db
 
 def test_wallet_and_me(user, token_client):
     client = token_client(user)
-    assert client.get("/api/v1/wallet").json() == {"balance": 0, "held": 0}
+    assert client.get("/api/v1/wallet").json() == {"balance": 0, "held": 0, "debt": 0}
     services.grant_credits(user=user, amount=70, reason="welcome")
     services.reserve(user=user, amount=20)
-    assert client.get("/api/v1/wallet").json() == {"balance": 50, "held": 20}
+    assert client.get("/api/v1/wallet").json() == {"balance": 50, "held": 20, "debt": 0}
     me = client.get("/api/v1/me").json()
     assert (me["credits"], me["tier"]) == (50, "free")
 
