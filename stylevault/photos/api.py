@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
 from stylevault.core.paging import MAX_ID
-from stylevault.generation.api import GenerationThrottle, ImageOut, ProgressOut, image_summary
+from stylevault.generation.api import ImageOut, ProgressOut, image_summary
 from stylevault.photos import selectors, services
 from stylevault.web.files import stored_file_response
 
@@ -108,11 +108,6 @@ def own_photo(user, photo_id: int):
 
 class PhotosView(ListAPIView):
     pagination_class = CursorPagination
-
-    def get_throttles(self):
-        if self.request.method == "POST":
-            return [*super().get_throttles(), GenerationThrottle()]
-        return super().get_throttles()
 
     def get_queryset(self):
         return selectors.photos_of(self.request.user).select_related("generation__job")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from stylevault.core import errors, imaging
+from stylevault.core import errors, imaging, ratelimit
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import services as generation_services
 from stylevault.generation.models import FINAL_STATUSES, Image
@@ -95,19 +95,21 @@ def check_portrait(upload) -> Portrait:
     from stylevault.engine.faces import check_one_face
 
     checked = imaging.check_image(upload, max_bytes=MAX_BYTES, formats=FORMATS, min_side=MIN_SIDE)
-    with PILImage.open(io.BytesIO(checked.data)) as opened:
-        oriented = ImageOps.exif_transpose(opened).convert("RGB")
-    # A new image from the pixels alone: no EXIF, XMP, GPS, ICC or comment can come along.
-    clean = PILImage.frombytes("RGB", oriented.size, oriented.tobytes())
-    result = check_one_face(clean, face_rules())
-    faces = [{"box": f.box, "score": round(f.score, 3)} for f in result.faces]
-    if not result.ok:
-        raise _REFUSALS[result.verdict](
-            details={"faces": faces, "width": clean.width, "height": clean.height}
-        )
-    buffer = io.BytesIO()
-    clean.save(buffer, format="JPEG", quality=92)
-    data = buffer.getvalue()
+    with imaging.heavy_work():
+        with PILImage.open(io.BytesIO(checked.data)) as opened:
+            oriented = ImageOps.exif_transpose(opened).convert("RGB")
+        # A new image from the pixels alone: no EXIF, XMP, GPS, ICC or comment can come along.
+        clean = PILImage.frombytes("RGB", oriented.size, oriented.tobytes())
+        del oriented
+        result = check_one_face(clean, face_rules())
+        faces = [{"box": f.box, "score": round(f.score, 3)} for f in result.faces]
+        if not result.ok:
+            raise _REFUSALS[result.verdict](
+                details={"faces": faces, "width": clean.width, "height": clean.height}
+            )
+        buffer = io.BytesIO()
+        clean.save(buffer, format="JPEG", quality=92)
+        data = buffer.getvalue()
     return Portrait(data, hashlib.sha256(data).hexdigest(), clean.width, clean.height, faces)
 
 
@@ -148,6 +150,8 @@ def upload_photo(*, user, upload, style_id: int, strength=None) -> Photo:
     Nothing is held or stored for a photo that fails a check (its bytes, type, size or the face
     rule): those raise before any write.
     """
+    # Each upload is a generation request (and a face check's work): the same limit.
+    ratelimit.enforce("generation", f"user:{user.pk}", settings.RATE_GENERATION)
     strength = _strength(strength)
     portrait = check_portrait(upload)
     request = generation_services.validate_request(
