@@ -353,6 +353,8 @@ def draft_payload(draft) -> dict:
 
 
 class MessagesView(APIView):
+    # The generation rate limit is enforced where the picture is requested
+    # (generation.services.request_generation), so pages and API share it.
     @extend_schema(tags=["campaigns"], request=MessageIn, responses={202: TurnOut})
     def post(self, request, session_id: int):
         data = validated(MessageIn, request.data)
