@@ -60,6 +60,7 @@ def test_checkout_answers_the_widget_order_at_our_price(user, token_client, toss
     order = _order(token_client(user))
     assert order["provider"] == "toss" and order["currency"] == "KRW"
     assert order["amount"] == 10_000 and order["client_key"] == "test_ck_payments_branch"
+    assert order["customer_key"] == toss.customer_key(user.pk) != f"sv-{user.pk}"
     assert order["success_url"].endswith("/api/v1/payments/toss/success")
     assert "/wallet/" in order["fail_url"]
     checkout = Checkout.objects.get(pk=order["order_id"])
@@ -201,6 +202,9 @@ def test_widget_page_in_both_languages(user, toss_server, language, text, settin
     body = html.content.decode()
     assert text in body and f'data-order-id="{checkout.pk}"' in body
     assert 'data-amount="10000"' in body
+    customer = toss.customer_key(user.pk)
+    assert f'data-customer-key="{customer}"' in body and customer != f"sv-{user.pk}"
+    assert customer != toss.customer_key(user.pk + 1) and len(customer) <= 50
     assert "https://js.tosspayments.com" in html["Content-Security-Policy"]
 
 

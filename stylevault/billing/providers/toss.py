@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from stylevault.billing import gateway
@@ -39,6 +40,13 @@ def _order(order_id) -> Checkout | None:
     return Checkout.objects.filter(
         pk=checkout_uuid, provider=Provider.TOSS, kind=CheckoutKind.PACK
     ).first()
+
+
+def customer_key(user_id: int) -> str:
+    """The widget's customerKey of a buyer: Toss ties saved payment methods to it and asks for
+    a value nobody can guess from the user (so never the bare id)."""
+    digest = salted_hmac("stylevault.billing.toss.customer", str(user_id), algorithm="sha256")
+    return f"sv-{digest.hexdigest()[:40]}"
 
 
 def apply_payment(payment: dict) -> str:
