@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "stylevault.generation",
     "stylevault.community",
     "stylevault.notifications",
+    "stylevault.campaigns",
     "stylevault.mail",
     "stylevault.ops",
 ]
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "stylevault.ops.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "stylevault.web.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "stylevault.urls"
@@ -140,6 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "stylevault.accounts.backends.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
     "stylevault.accounts.backends.OperatorPermissionsBackend",
@@ -164,6 +167,7 @@ SOCIALACCOUNT_PROVIDERS = {
     }
 }
 SOCIALACCOUNT_ADAPTER = "stylevault.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "stylevault.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
@@ -217,6 +221,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 120
 RATE_LOGIN = CONFIG.rate_login
 RATE_API = CONFIG.rate_api
 RATE_GENERATION = CONFIG.rate_generation
+RATE_LOGIN_ACCOUNT = CONFIG.rate_login_account
+# Request bodies refused with 413 before they are read (stylevault.asgi), by route class.
+STYLEVAULT_BODY_LIMITS = CONFIG.body_limits
+STYLEVAULT_TRUSTED_PROXIES = CONFIG.trusted_proxies
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -285,6 +293,11 @@ STYLEVAULT_PUBLIC_URL = CONFIG.engine["public_url"]
 STYLEVAULT_BLOCKED_TERMS = CONFIG.engine["blocked_terms"]
 STYLEVAULT_NSFW_TERMS = CONFIG.engine["nsfw_terms"]
 STYLEVAULT_PROMPT_CLASSIFIER = CONFIG.engine["prompt_classifier"]
+# Campaign copy (docs/campaigns.md): an OpenAI-compatible endpoint, or the template writer.
+STYLEVAULT_LLM_URL = CONFIG.engine["llm_url"]
+STYLEVAULT_LLM_API_KEY = CONFIG.engine["llm_api_key"]
+STYLEVAULT_LLM_MODEL = CONFIG.engine["llm_model"]
+STYLEVAULT_LLM_TIMEOUT = CONFIG.engine["llm_timeout"]
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -44,6 +45,9 @@ class Config:
     google_client_secret: str
     log_format: str
     csrf_trusted_origins: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] = field(default_factory=list)
+    rate_login_account: str = "10/15m"
+    body_limits: dict = field(default_factory=dict)
     payments: dict = field(default_factory=dict)
     engine: dict = field(default_factory=dict)
     email_url: str = ""
@@ -213,6 +217,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         google_client_secret=env.get("STYLEVAULT_GOOGLE_CLIENT_SECRET", ""),
         log_format=env.get("STYLEVAULT_LOG_FORMAT", "json"),
         csrf_trusted_origins=_list(env, "STYLEVAULT_CSRF_TRUSTED_ORIGINS"),
+        trusted_proxies=_trusted_proxies(env, problems),
+        rate_login_account=_check_rate(env, "STYLEVAULT_RATE_LOGIN_ACCOUNT", "10/15m", problems),
+        body_limits=_body_limits(env, problems),
         payments=_payments(env, problems),
         email_url=_check_url(env, "STYLEVAULT_EMAIL_URL", set(EMAIL_SCHEMES), problems),
         email_from=env.get("STYLEVAULT_EMAIL_FROM", "").strip() or Config.email_from,
@@ -221,6 +228,43 @@ def load(env: dict[str, str] | None = None) -> Config:
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _trusted_proxies(env: dict[str, str], problems: list[str]) -> list[str]:
+    """Addresses (or networks) of the proxies whose X-Forwarded-For is believed; none by
+    default, so a client cannot choose the address its rate limits are counted under."""
+    import ipaddress
+
+    proxies = _list(env, "STYLEVAULT_TRUSTED_PROXIES")
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(
+                "STYLEVAULT_TRUSTED_PROXIES must list IP addresses or networks "
+                f"(10.0.0.5, 10.0.0.0/8), got {proxy!r}"
+            )
+    return proxies
+
+
+# Request bodies by route class, in MB: what the largest legitimate request of each needs.
+BODY_LIMIT_DEFAULTS = {"json": "2", "upload": "1100", "verify": "21"}
+
+
+def _body_limits(env: dict[str, str], problems: list[str]) -> dict[str, int]:
+    """Bytes a request body may have per route class (STYLEVAULT_MAX_<CLASS>_MB)."""
+    return {
+        kind: int(
+            Decimal(
+                _number_setting(
+                    env, f"STYLEVAULT_MAX_{kind.upper()}_MB", default, 0.001, 65536, problems
+                )
+            )
+            * 1024
+            * 1024
+        )
+        for kind, default in BODY_LIMIT_DEFAULTS.items()
+    }
 
 
 def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str]):
@@ -373,5 +417,12 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "public_url": env.get("STYLEVAULT_PUBLIC_URL", "http://127.0.0.1:8000").strip(),
         "generation_expiry_minutes": int(
             _number_setting(env, "STYLEVAULT_GENERATION_EXPIRY_MINUTES", "30", 1, 1440, problems)
+        ),
+        # Campaign copy: an OpenAI-compatible base URL (unset: the built-in template writer).
+        "llm_url": env.get("STYLEVAULT_LLM_URL", "").strip(),
+        "llm_api_key": env.get("STYLEVAULT_LLM_API_KEY", "").strip(),
+        "llm_model": env.get("STYLEVAULT_LLM_MODEL", "").strip(),
+        "llm_timeout": float(
+            _number_setting(env, "STYLEVAULT_LLM_TIMEOUT", "20", 1, 300, problems)
         ),
     }

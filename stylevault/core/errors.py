@@ -86,3 +86,17 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int, message: Any = None):
         self.retry_after = retry_after
         super().__init__(message, details={"retry_after": retry_after})
+
+
+def for_request_limit(exc: BaseException) -> DomainError | None:
+    """The documented error for a request Django refused to read (too large, too many fields
+    or files) or nested too deeply to parse; None for any other exception."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+
+    if isinstance(exc, RequestDataTooBig):
+        return FileTooLarge(_("The request is too large."))
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ValidationFailed(_("The request has too many fields or files."))
+    if isinstance(exc, RecursionError):
+        return ValidationFailed(_("The request is nested too deeply."))
+    return None

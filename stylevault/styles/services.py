@@ -17,7 +17,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image as PILImage
@@ -25,6 +24,7 @@ from PIL import Image as PILImage
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.core.imaging import CheckedImage, check_image
+from stylevault.core.text import clean_text
 from stylevault.jobs import services as jobs
 from stylevault.mail import services as mail
 from stylevault.provenance.models import EventKind
@@ -59,7 +59,7 @@ def _clean_text(value, field: str, *, max_length: int, required: bool) -> str:
         value = ""
     if not isinstance(value, str):
         raise _invalid(field, _("This field must be text."))
-    value = strip_tags(value).strip()
+    value = clean_text(value)
     if required and not value:
         raise _invalid(field, _("This field is required."))
     if len(value) > max_length:
@@ -93,7 +93,8 @@ def clean_tags(value) -> list[str]:
         value = value.split(",")
     if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
         raise _invalid("tags", _("Tags must be a comma-separated list of words."))
-    tags = list(dict.fromkeys(strip_tags(t).strip().lower() for t in value if t.strip()))
+    cleaned = (clean_text(t).lower() for t in value)
+    tags = list(dict.fromkeys(t for t in cleaned if t))
     if len(tags) > MAX_TAGS:
         raise _invalid("tags", _("At most %(n)s tags are allowed.") % {"n": MAX_TAGS})
     if any(len(t) > MAX_TAG_LENGTH for t in tags):
