@@ -153,9 +153,11 @@ def sqlite_database(path: Path) -> dict:
 
 def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list[str]) -> str:
     value = env.get(name, "").strip()
-    if value and urlparse(value).scheme not in schemes:
+    scheme = urlparse(value).scheme
+    if value and scheme not in schemes:
         allowed = ", ".join(sorted(f"{s}://" for s in schemes))
-        problems.append(f"{name} must start with one of {allowed}, got {value!r}")
+        # Only the scheme is echoed: the rest of such a URL may hold a password.
+        problems.append(f"{name} must start with one of {allowed}, got {scheme or 'none'}://")
     return value
 
 
@@ -352,9 +354,6 @@ def _payments(env: dict[str, str], problems: list[str]) -> dict:
         "toss_secret_key": env.get("STYLEVAULT_TOSS_SECRET_KEY", "").strip(),
         "toss_api_url": _check_url(env, "STYLEVAULT_TOSS_API_URL", {"http", "https"}, problems)
         or "https://api.tosspayments.com",
-        "email_url": _check_url(
-            env, "STYLEVAULT_EMAIL_URL", {"smtp", "smtp+tls", "smtps"}, problems
-        ),
         "credit_packs": packs,
         "subscription_tiers": tiers or {},
         "platform_fee_percent": _number_setting(
