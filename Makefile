@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/stylevault
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench setup services messages fonts clean tiny-model
+.PHONY: run distributed test test-sqlite test-postgres lint bench setup services messages fonts clean tiny-model
 
 setup: $(STAMP) messages fonts
 
@@ -34,6 +34,10 @@ run: setup
 
 services:
 	bash scripts/ensure-services.sh
+
+# PostgreSQL, RabbitMQ, Redis, an S3 server, 2 web processes and 2 workers (docs/deploy.md).
+distributed: setup services
+	$(BIN)/python scripts/distributed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check stylevault tests

@@ -59,6 +59,10 @@ class Handler:
     on_success: SuccessHook | None = None
     on_failure: JobHook | None = None
     on_retry: JobHook | None = None
+    # Each attempt may run this long (plus per_item for each item of the job), then it fails
+    # with TIME_LIMIT. None: no limit. STYLEVAULT_JOB_TIME_LIMITS overrides (jobs/conf.py).
+    time_limit_seconds: float | None = None
+    time_limit_per_item_seconds: float = 0.0
 
     def backoff(self, attempt: int) -> float:
         """Seconds before attempt `attempt + 1`: exponential, capped."""
@@ -79,6 +83,8 @@ def handler(
     on_success: SuccessHook | None = None,
     on_failure: JobHook | None = None,
     on_retry: JobHook | None = None,
+    time_limit_seconds: float | None = None,
+    time_limit_per_item_seconds: float = 0.0,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Registers the decorated function as the handler of `kind` (queue defaults to kind)."""
     if max_attempts < 1 or lease_seconds < 1:
@@ -96,6 +102,8 @@ def handler(
             on_success=on_success,
             on_failure=on_failure,
             on_retry=on_retry,
+            time_limit_seconds=time_limit_seconds,
+            time_limit_per_item_seconds=time_limit_per_item_seconds,
         )
         return func
 

@@ -24,6 +24,11 @@ class Dialect:
     json_param: str
     # SQLite takes a write lock for any UPDATE, so a cheap read first spares idle workers it.
     probe_before_claim: bool
+    # format with {time} and {seconds}: SQL of a timestamp column and of a number of seconds
+    time_plus: str
+    # Taken after a claim of a job with a per-owner limit, then the owner's running jobs are
+    # counted again (services.claim). '' where writers are serialised anyway (SQLite).
+    owner_lock: str = ""
 
     def later(self, seconds_sql: str) -> str:
         return self.seconds_later.format(seconds=seconds_sql)
@@ -64,6 +69,19 @@ class Dialect:
             RETURNING *
         """
 
+    def overdue(self) -> str:
+        """Running jobs past their time limit by more than a lease: their worker neither
+        stopped them nor died (its lease keeper goes on renewing): id, worker, attempt."""
+        deadline = self.time_plus.format(
+            time="started_at", seconds="time_limit_seconds + lease_seconds"
+        )
+        return f"""
+            SELECT id, worker, attempts FROM {TABLE}
+            WHERE status = 'running' AND time_limit_seconds IS NOT NULL
+              AND {deadline} < {self.now}
+            ORDER BY id LIMIT %s
+        """
+
     def renew(self, *, with_progress: bool) -> str:
         """Extends the lease of a job we still hold; returns its cancel flag, or no row."""
         now = self.now
@@ -84,6 +102,11 @@ POSTGRESQL = Dialect(
     lock="FOR UPDATE OF j SKIP LOCKED",
     json_param="%s::jsonb",
     probe_before_claim=False,
+    time_plus="{time} + make_interval(secs => {seconds})",
+    # Per (owner, kind), held to the end of the claim's transaction. Under READ COMMITTED the
+    # count after it sees every claim committed before it, so two racing claims cannot both
+    # pass: the second to get the lock sees the first and rolls its own claim back.
+    owner_lock="SELECT pg_advisory_xact_lock(hashtextextended('stylevault.jobs.owner:' || %s, 0))",
 )
 
 # Writers are serialised by SQLite's lock (IMMEDIATE transactions), so no row lock is needed.
@@ -93,6 +116,7 @@ SQLITE = Dialect(
     lock="",
     json_param="%s",
     probe_before_claim=True,
+    time_plus="strftime('%%Y-%%m-%%d %%H:%%M:%%f', {time}, '+' || ({seconds}) || ' seconds')",
 )
 
 
