@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("stylevault.ledger.urls")),
     path("", include("stylevault.billing.urls")),
     path("", include("stylevault.provenance.urls")),
+    path("", include("stylevault.verification.urls")),
     path("", include("stylevault.community.urls")),
     path("", include("stylevault.notifications.urls")),
     path("", include("stylevault.styles.urls")),
@@ -41,7 +42,7 @@ urlpatterns = [
         path("", include("stylevault.notifications.page_urls")),
         path("", include("stylevault.styles.page_urls")),
         path("", include("stylevault.generation.page_urls")),
-        path("", include("stylevault.provenance.page_urls")),
+        path("", include("stylevault.verification.page_urls")),
         prefix_default_language=True,
     ),
 ]

@@ -18,7 +18,7 @@ from stylevault.billing.models import (
     WebhookEvent,
 )
 from stylevault.core import errors
-from stylevault.web.admin import ReadOnlyAdmin
+from stylevault.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Checkout)

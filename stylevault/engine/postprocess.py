@@ -83,7 +83,8 @@ def finish_image(
     pixels.save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling=0, xmp=_xmp(metadata))
     data = buffer.getvalue()
     if signer is not None:
-        from stylevault.provenance.c2pa import LicenseClaim
+        # c2pa-python loads its native library on import; only a signing worker needs it.
+        from stylevault.engine.c2pa import LicenseClaim
 
         claim = LicenseClaim(
             artist=metadata.artist,
@@ -120,7 +121,8 @@ def identify(
     trust_anchors_pem: str | None = None,
 ) -> Identification | None:
     """Who made these bytes, as far as the platform can tell; None: not made here."""
-    from stylevault.provenance.c2pa import read_manifest
+    # c2pa-python loads its native library on import; only a verification needs it.
+    from stylevault.engine.c2pa import read_manifest
 
     manifest = read_manifest(data, mime_type, trust_anchors_pem)
     if manifest.trusted and manifest.license and manifest.license.get("image_id"):

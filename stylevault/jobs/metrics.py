@@ -8,7 +8,7 @@ import threading
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from stylevault.ops.metrics import REGISTRY, register_collector
+from stylevault.core.metrics import REGISTRY, register_collector
 
 log = logging.getLogger(__name__)
 

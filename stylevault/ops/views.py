@@ -9,7 +9,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from stylevault.ops import metrics
+from stylevault.core import metrics
 
 log = logging.getLogger(__name__)
 

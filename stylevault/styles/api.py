@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, inline, validated
+from stylevault.core.files import stored_file_response
 from stylevault.styles import search, selectors, services
 from stylevault.styles.models import MAX_PRICE, MIN_PRICE, StyleStatus
-from stylevault.web.files import stored_file_response
 
 
 class ArtistOut(serializers.Serializer):

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from stylevault.generation.models import Image as GeneratedImage
 from stylevault.jobs.registry import JobFailed, JobStopped
 from stylevault.styles import selectors
 from stylevault.styles.models import Style, StyleStatus, TrainingImage, VectorKind
@@ -169,6 +168,18 @@ def _hamming(candidates: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
 
 
+# Published images a training work must not copy. They belong to generation, which sits above
+# styles: it registers its reader here when it loads (generation.apps), so styles imports
+# nothing of it. A reader returns (phash, image id, artist id) rows of every artist but one.
+PublishedHashes = Callable[[int], list[tuple[int, int, int]]]
+_published_hashes: list[PublishedHashes] = []
+
+
+def register_published_hashes(reader: PublishedHashes) -> None:
+    if reader not in _published_hashes:
+        _published_hashes.append(reader)
+
+
 def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
     """Works within DUPLICATE_MAX_BITS of another artist's work or of a published image."""
     if not works:
@@ -178,11 +189,7 @@ def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
         .exclude(style__status__in=[StyleStatus.FAILED, StyleStatus.REJECTED])
         .values_list("phash", "style_id", "style__artist_id")
     )
-    published = list(
-        GeneratedImage.objects.filter(visibility="public", phash__isnull=False)
-        .exclude(artist_id=style.artist_id)
-        .values_list("phash", "id", "artist_id")
-    )
+    published = [row for reader in _published_hashes for row in reader(style.artist_id)]
     found = []
     for source, rows in (("training_image", others), ("published_image", published)):
         if not rows:

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from stylevault.accounts import selectors, services
 from stylevault.core import api, errors, ratelimit
+from stylevault.core.pages import apply_service_error
 from stylevault.web import forms
-from stylevault.web.pages import apply_service_error
 
 
 def home(request):

@@ -64,7 +64,7 @@ class Command(BaseCommand):
         if options["metrics_port"]:
             from prometheus_client import start_http_server
 
-            from stylevault.ops.metrics import REGISTRY
+            from stylevault.core.metrics import REGISTRY
 
             start_http_server(options["metrics_port"], registry=REGISTRY)
         runner.SHUTDOWN.grace_seconds = grace

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from stylevault.core.imaging import check_image
 from stylevault.generation.models import Image
-from stylevault.provenance import certificates, fingerprints, manifests
+from stylevault.provenance import fingerprints, manifests
+from stylevault.verification import certificates
 
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -29,6 +30,8 @@ def _image_for(found) -> Image | None:
 
 def verify_image(upload) -> dict:
     """{"match": False} or the certificate of the image with "match": True and the method."""
+    # engine.postprocess loads OpenCV and SciPy (watermark, fingerprints): a web process pays
+    # for them on its first check, not at start.
     from stylevault.engine.postprocess import identify
 
     checked = check_image(
