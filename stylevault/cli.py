@@ -8,9 +8,11 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
+    # Nothing of Django or the settings loads before the command line is read.
     from stylevault.core.config import ConfigError
 
     try:
+        # Django loads only after core.config has checked the environment.
         import django
 
         django.setup()
@@ -18,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
         for problem in exc.problems:
             print(f"stylevault: configuration error: {problem}", file=sys.stderr)
         sys.exit(2)
+    # Django loads only after core.config has checked the environment.
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["stylevault", *(sys.argv[1:] if argv is None else argv)])

@@ -13,8 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault.accounts import selectors, services
+from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, ScopedRateThrottle, inline, validated
+from stylevault.core.ratelimit import client_ip
+from stylevault.ledger.selectors import wallet_of
 
 
 class LoginRateThrottle(ScopedRateThrottle):
@@ -26,7 +29,6 @@ class LoginRateThrottle(ScopedRateThrottle):
         return settings.RATE_LOGIN
 
     def key(self, request) -> str:
-        from stylevault.core.ratelimit import client_ip
 
         return f"ip:{client_ip(request)}"
 
@@ -162,8 +164,6 @@ class TokenDetailView(APIView):
 
 
 def me_payload(user) -> dict:
-    from stylevault.billing.selectors import tier_of
-    from stylevault.ledger.selectors import wallet_of
 
     return {
         "id": user.pk,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -116,7 +117,6 @@ class ApiRateThrottle(ScopedRateThrottle):
     scope = "api"
 
     def rate(self) -> str:
-        from django.conf import settings
 
         return settings.RATE_API
 

@@ -5,9 +5,11 @@ Every setting of the product comes from here; settings.py only turns it into Dja
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -125,6 +127,7 @@ def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list
 
 
 def _check_rate(env: dict[str, str], name: str, default: str, problems: list[str]) -> str:
+    # settings import this module; core.ratelimit is loaded only when a rate is checked.
     from stylevault.core.ratelimit import parse_rate
 
     value = env.get(name, default)
@@ -189,7 +192,6 @@ def load(env: dict[str, str] | None = None) -> Config:
 
 
 def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str]):
-    import json
 
     raw = env.get(name, "").strip()
     if not raw:
@@ -208,7 +210,6 @@ def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str
 def _number_setting(
     env: dict[str, str], name: str, default: str, low: float, high: float, problems: list[str]
 ) -> str:
-    from decimal import Decimal, InvalidOperation
 
     value = env.get(name, "").strip() or default
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 import numpy as np
 from PIL import Image
@@ -46,7 +47,6 @@ class FinishedImage:
 
 
 def _xmp(metadata: ImageMetadata) -> bytes:
-    from xml.sax.saxutils import escape
 
     fields = {
         "dc:creator": metadata.artist,

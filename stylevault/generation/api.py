@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,14 +15,16 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
+from stylevault.accounts.authentication import authenticate_request
 from stylevault.core import errors
-from stylevault.core.api import CursorPagination, ScopedRateThrottle, validated
+from stylevault.core.api import CursorPagination, ScopedRateThrottle, error_response, validated
 from stylevault.core.files import stored_file_response
 from stylevault.core.paging import MAX_ID
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import selectors, services
 from stylevault.generation.models import GenerationStatus, Visibility
 from stylevault.generation.payloads import generation_payload, image_payload
+from stylevault.jobs.selectors import aprogress_events
 
 
 class GenerationThrottle(ScopedRateThrottle):
@@ -29,7 +33,6 @@ class GenerationThrottle(ScopedRateThrottle):
     scope = "generation"
 
     def rate(self) -> str:
-        from django.conf import settings
 
         return settings.RATE_GENERATION
 
@@ -206,11 +209,6 @@ def _sse(event: dict) -> bytes:
 
 async def generation_events(request, generation_id: int):
     """Server-Sent Events: `progress` {step, total, preview?} while rendering, then `status`."""
-    from asgiref.sync import sync_to_async
-
-    from stylevault.accounts.authentication import authenticate_request
-    from stylevault.core.api import error_response
-    from stylevault.jobs.selectors import aprogress_events
 
     user = await sync_to_async(authenticate_request)(request)
     if user is None:

@@ -7,6 +7,7 @@ import base64
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from stylevault.accounts.models import ApplicationStatus, ArtistApplication
 from stylevault.generation.models import Generation
@@ -18,7 +19,6 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 
 
 def _signature(artist_id: int):
-    from PIL import Image
 
     application = (
         ArtistApplication.objects.filter(user_id=artist_id, status=ApplicationStatus.APPROVED)
@@ -33,6 +33,7 @@ def _signature(artist_id: int):
 
 def finish_all(generation: Generation, blend, raw_images) -> list[dict]:
     """Signs, marks and stores each image; returns what the success hook records per image."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.postprocess import ImageMetadata, finish_image
 
     primary = blend[0]

@@ -71,6 +71,7 @@ def waiting_messages(queue: str) -> int:
 
 def top_up(queues: list[str]) -> int:
     """Publishes tokens for claimable jobs beyond the messages already waiting."""
+    # jobs.selectors reads progress through Redis; only a top-up needs it.
     from stylevault.jobs import selectors
 
     published = 0

@@ -39,6 +39,7 @@ class QueueDepthCollector:
         return []
 
     def collect(self):
+        # Computed at scrape time; jobs.selectors loads with the first scrape.
         from stylevault.jobs import selectors
 
         gauge = GaugeMetricFamily(

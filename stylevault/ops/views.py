@@ -32,6 +32,7 @@ def _database_ok() -> bool:
 def _broker_ok() -> bool:
     if not settings.STYLEVAULT_BROKER_URL:
         return True
+    # kombu is needed only when a broker is configured.
     from kombu import Connection
 
     try:

@@ -27,6 +27,7 @@ class EventKind(models.TextChoices):
     STYLE_PUBLISHED = "style_published", _("Style published")
     LICENSE_BOUGHT = "license_bought", _("Licence bought")
     IMAGE_GENERATED = "image_generated", _("Image generated")
+    LORA_IMPORTED = "lora_imported", _("Style model imported")
 
 
 class Event(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.generics import ListAPIView
@@ -174,7 +175,6 @@ def _visible(request, style_id: int):
 
 
 def _no_style() -> str:
-    from django.utils.translation import gettext as _
 
     return _("No such style.")
 

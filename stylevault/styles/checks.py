@@ -19,9 +19,10 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from stylevault.jobs.registry import JobFailed, JobStopped
-from stylevault.styles import selectors
+from stylevault.styles import selectors, services
 from stylevault.styles.models import Style, StyleStatus, TrainingImage, VectorKind
 
 REFERENCE_PROMPTS = (
@@ -39,6 +40,7 @@ Progress = Callable[..., bool]
 def training_parameters() -> dict:
     """Defaults for the base model, overridden by STYLEVAULT_TRAINING."""
     if settings.STYLEVAULT_BASE_MODEL == "tiny":
+        # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
         from stylevault.engine.demo_art import DEMO_TRAINING
 
         defaults = dict(DEMO_TRAINING)
@@ -58,6 +60,7 @@ def check_parameters() -> dict:
 
 
 def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bool]) -> dict:
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import embedding_model, style_embedding
 
     params = check_parameters()
@@ -83,7 +86,6 @@ def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bo
         }
         for i, (img, png) in enumerate(references)
     ]
-    from stylevault.styles import services
 
     services.save_check_artifacts(
         style_id=style.pk,
@@ -96,6 +98,7 @@ def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bo
 
 
 def build_report(style: Style, *, vectors: dict, space: str, works: list[TrainingImage]) -> dict:
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine import styleqa
 
     report: dict = {"space": space, "reasons": []}
@@ -115,6 +118,7 @@ def build_report(style: Style, *, vectors: dict, space: str, works: list[Trainin
 
 
 def _render_references(style: Style, params: dict, progress: Progress, should_stop):
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import EngineError, GenerationSpec, IncompatibleLoRA
     from stylevault.styles import runtime
 
@@ -148,7 +152,6 @@ def _render_references(style: Style, params: dict, progress: Progress, should_st
 
 
 def _load(path: str):
-    from PIL import Image
 
     with default_storage.open(path, "rb") as handle:
         return Image.open(io.BytesIO(handle.read())).convert("RGB")
@@ -213,6 +216,7 @@ def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
 def similar_published(style: Style, *, vectors: dict, space: str, k: int = 10) -> list[dict]:
     """Published styles of other artists near this one, each with its similarity per vector
     kind and whether it crosses the space's threshold."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine import styleqa
 
     scores = selectors.nearest_published(vectors=vectors, space=space, exclude={style.pk}, k=k)

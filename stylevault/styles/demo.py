@@ -8,6 +8,7 @@ import os
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from PIL import Image, ImageDraw
 
 from stylevault.accounts import services as accounts
 from stylevault.accounts.models import ApplicationStatus, User
@@ -36,7 +37,6 @@ def _user(username: str, **roles) -> User:
 
 
 def _signature():
-    from PIL import Image, ImageDraw
 
     picture = Image.new("RGB", (360, 120), "white")
     draw = ImageDraw.Draw(picture)
@@ -70,6 +70,7 @@ def ensure_people() -> tuple[User, User, User]:
 
 def ensure_style(artist: User) -> Style:
     """The demo style, created (and its training queued) unless a live one exists."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.demo_art import DEMO_TRIGGER, demo_artworks
 
     existing = (

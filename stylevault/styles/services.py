@@ -4,6 +4,7 @@ check outcomes, review, and the artist's edits. Each public function is one tran
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
@@ -22,13 +23,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image as PILImage
 
+from stylevault.accounts.models import User
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.core.imaging import CheckedImage, check_image
 from stylevault.jobs import services as jobs
-from stylevault.provenance.models import EventKind
-from stylevault.provenance.services import record_event
-from stylevault.styles import vault
+from stylevault.notifications.services import notify
+from stylevault.provenance.services import record
+from stylevault.styles import events, search, vault
 from stylevault.styles.models import (
     MAX_PRICE,
     MIN_PRICE,
@@ -184,7 +186,6 @@ def _set_tags(style: Style, tags: list[str]) -> None:
 
 
 def refresh_search_text(style: Style, tags: list[str] | None = None) -> None:
-    from stylevault.styles import search
 
     search.refresh_search_text(style)
 
@@ -270,14 +271,10 @@ def create_style(
             TrainingImage.objects.bulk_create(
                 [_store_work(style, i, work, caption) for i, (work, caption) in enumerate(works)]
             )
-            record_event(
-                kind=EventKind.TRAINING_DATA_UPLOADED,
-                subject=style,
-                actor=artist,
-                payload={
-                    "style_id": style.pk,
-                    "files": [{"name": w.name, "sha256": w.sha256} for w, _c in works],
-                },
+            record(
+                events.training_data_uploaded(
+                    style=style, artist=artist, files=[(w.name, w.sha256) for w, _c in works]
+                )
             )
             _enqueue(TRAINING_JOB, style)
     return style
@@ -332,18 +329,12 @@ def _safetensors_keys(data: bytes) -> list[str] | None:
 
 
 def _record_import(style: Style, weights: bytes) -> None:
-    import hashlib
 
     sha256 = hashlib.sha256(weights).hexdigest()
     style.lora_path = vault.store_lora(weights, style_id=style.pk, sha256=sha256)
     style.lora_sha256 = sha256
     style.save(update_fields=["lora_path", "lora_sha256", "updated_at"])
-    record_event(
-        kind="lora_imported",
-        subject=style,
-        actor=style.artist,
-        payload={"style_id": style.pk, "model_sha256": sha256},
-    )
+    record(events.lora_imported(style=style, model_sha256=sha256))
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,7 +363,6 @@ def training_succeeded(*, style_id: int, lora_path: str, sha256: str, metadata: 
 
 def job_failed(*, style_id: int, stage: str, message: str) -> None:
     """Training or checking ended without a result: the style fails and its artist is told."""
-    from stylevault.notifications.services import notify
 
     style = _locked(style_id)
     style.status = StyleStatus.FAILED
@@ -408,21 +398,10 @@ def save_check_artifacts(
 
 def check_finished(*, style_id: int, report: dict) -> None:
     """Publishes a clean style, or sends a flagged one to review and tells the artists concerned."""
-    from stylevault.notifications.services import notify
 
     style = _locked(style_id)
     style.qa = {**style.qa, **report}
-    record_event(
-        kind=EventKind.LORA_TRAINED,
-        subject=style,
-        actor=style.artist,
-        payload={
-            "style_id": style.pk,
-            "model_sha256": style.lora_sha256,
-            "source": style.source,
-            "qa": {k: report[k] for k in ("flagged", "reasons") if k in report},
-        },
-    )
+    record(events.lora_trained(style=style, report=report))
     if report.get("flagged"):
         style.status = StyleStatus.IN_REVIEW
         style.save(update_fields=["status", "qa", "updated_at"])
@@ -450,7 +429,6 @@ def check_finished(*, style_id: int, report: dict) -> None:
 
 
 def _similar_artists(report: dict, *, exclude: int):
-    from stylevault.accounts.models import User
 
     ids = {
         item["artist_id"]
@@ -467,16 +445,7 @@ def _publish(style: Style) -> None:
     style.save(
         update_fields=["status", "published_at", "qa", "review_reason", "reviewed_by", "updated_at"]
     )
-    record_event(
-        kind=EventKind.STYLE_PUBLISHED,
-        subject=style,
-        actor=style.reviewed_by or style.artist,
-        payload={
-            "style_id": style.pk,
-            "model_sha256": style.lora_sha256,
-            "price_per_image": style.price_per_image,
-        },
-    )
+    record(events.style_published(style=style))
 
 
 # --------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class Command(BaseCommand):
         if concurrency < 1:
             raise CommandError(_("--concurrency must be at least 1."))
         if options["metrics_port"]:
+            # Only a worker started with a metrics port serves them.
             from prometheus_client import start_http_server
 
             from stylevault.core.metrics import REGISTRY

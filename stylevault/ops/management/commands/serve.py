@@ -40,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
 
     def handle(self, *args, host: str, port: int, processes: int, **options):
+        # uvicorn loads only for `serve`, not for every management command.
         import uvicorn
 
         os.environ["STYLEVAULT_WEB_PROCESSES"] = str(processes)  # rate limits share by it
