@@ -45,8 +45,7 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _field_error(field: str, message: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={"fields": {field: [message]}})
+_field_error = errors.field_error
 
 
 def _check_password(password: str, user: User) -> None:

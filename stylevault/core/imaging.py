@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
+import imagehash
 from django.utils.translation import gettext as _
 from PIL import Image
 
@@ -109,3 +111,10 @@ def _decode(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
     except (OSError, SyntaxError, ValueError) as exc:
         raise broken from exc
     return width, height
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """64-bit DCT perceptual hash as a signed integer: stable under re-encoding and resizing."""
+    bits = imagehash.phash(image.convert("RGB")).hash.flatten()
+    unsigned = int("".join("1" if b else "0" for b in bits), 2)
+    return struct.unpack("<q", struct.pack("<Q", unsigned))[0]

@@ -10,10 +10,10 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from stylevault.accounts.models import ApplicationStatus, ArtistApplication
+from stylevault.core.imaging import perceptual_hash
 from stylevault.generation.models import Generation
 from stylevault.generation.services import image_mark
 from stylevault.provenance import manifests
-from stylevault.styles.services import perceptual_hash
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 

@@ -48,8 +48,7 @@ DEFAULT_STEPS = 20
 MARK_BITS = 48
 
 
-def _invalid(field: str, message: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={"fields": {field: [message]}})
+_invalid = errors.field_error
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -26,7 +25,7 @@ from PIL import Image as PILImage
 from stylevault.accounts.models import User
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
-from stylevault.core.imaging import CheckedImage, check_image
+from stylevault.core.imaging import CheckedImage, check_image, perceptual_hash
 from stylevault.jobs import services as jobs
 from stylevault.notifications.services import notify
 from stylevault.provenance.services import record
@@ -51,8 +50,7 @@ MAX_CAPTION_LENGTH = 300
 TRAINING_JOB, CHECK_JOB = "style_training", "style_check"
 
 
-def _invalid(field: str, message: str, **details) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={"fields": {field: [message]}, **details})
+_invalid = errors.field_error
 
 
 def _clean_text(value, field: str, *, max_length: int, required: bool) -> str:
@@ -138,13 +136,6 @@ def clean_fields(*, name, description, tags, price_per_image, nsfw_allowed) -> S
 def _require_artist(user) -> None:
     if not getattr(user, "is_artist", False):
         raise errors.Forbidden(_("Only approved artists can create styles."))
-
-
-def perceptual_hash(image: PILImage.Image) -> int:
-    """64-bit DCT perceptual hash as a signed integer: stable under re-encoding and resizing."""
-    bits = imagehash.phash(image.convert("RGB")).hash.flatten()
-    unsigned = int("".join("1" if b else "0" for b in bits), 2)
-    return struct.unpack("<q", struct.pack("<Q", unsigned))[0]
 
 
 def _check_works(
