@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 from stylevault.accounts import selectors, services
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
-from stylevault.core.api import CursorPagination, ScopedRateThrottle, inline, validated
+from stylevault.core.api import (
+    CursorPagination,
+    ScopedRateThrottle,
+    UserRefOut,
+    inline,
+    validated,
+)
 from stylevault.core.ratelimit import client_ip
 from stylevault.ledger.selectors import wallet_of
 
@@ -39,9 +45,9 @@ class SignupIn(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
-class UserOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
+# core.api.UserRefOut, under the name the schema gives it here.
+class UserOut(UserRefOut):
+    pass
 
 
 class LoginIn(serializers.Serializer):

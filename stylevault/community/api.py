@@ -17,14 +17,9 @@ from rest_framework.views import APIView
 from stylevault.community import selectors, services
 from stylevault.community.models import COMMENT_MAX_LENGTH
 from stylevault.core import errors, pages
-from stylevault.core.api import inline, validated
+from stylevault.core.api import UserRefOut, inline, validated
 from stylevault.core.openapi import error_responses
 from stylevault.core.paging import DEFAULT_LIMIT, MAX_ID, Page, PageQuery, next_link
-
-
-class UserRefOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
 
 
 class StyleRefOut(serializers.Serializer):

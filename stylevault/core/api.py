@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
-from rest_framework import metadata, negotiation, pagination, renderers
+from rest_framework import metadata, negotiation, pagination, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
@@ -85,6 +85,14 @@ def exception_handler(exc, context):
     response.data = envelope(code, message, details)
     response.status_code = status
     return response
+
+
+# A user as other bodies name them: `{id, username}`. Apps subclass it under the name their
+# part of the schema already gives it (ArtistOut, UserOut, NotificationActorOut); no docstring,
+# since a docstring becomes the schema's description.
+class UserRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
 
 
 class ScopedRateThrottle(BaseThrottle):

@@ -10,15 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault.core import errors
-from stylevault.core.api import CursorPagination, inline, validated
+from stylevault.core.api import CursorPagination, UserRefOut, inline, validated
 from stylevault.core.files import stored_file_response
 from stylevault.styles import search, selectors, services
 from stylevault.styles.models import MAX_PRICE, MIN_PRICE, StyleStatus
 
 
-class ArtistOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
+# core.api.UserRefOut, under the name the schema gives it here.
+class ArtistOut(UserRefOut):
+    pass
 
 
 class SampleOut(serializers.Serializer):
