@@ -80,7 +80,7 @@ class ImageDetailOut(ImageOut):
     style = serializers.DictField()
     artist = serializers.DictField()
     visibility = serializers.ChoiceField(choices=Visibility.values)
-    description = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
     like_count = serializers.IntegerField()
     comment_count = serializers.IntegerField()
     certificate_url = serializers.CharField()
