@@ -63,3 +63,15 @@ def provider(name: str, currency: str) -> AccountSpec:
     return AccountSpec(
         f"provider:{name}:{currency.upper()}", AccountKind.PROVIDER, allow_negative=True
     )
+
+
+def debt(user: Any) -> AccountSpec:
+    """Credits spent from a purchase later refunded or disputed: negative by what the user owes
+    (billing.services.refunds); while it is, no new hold is made."""
+    uid = uid_of(user)
+    return AccountSpec(f"user_debt:{uid}", AccountKind.USER_DEBT, uid, allow_negative=True)
+
+
+def platform_losses() -> AccountSpec:
+    """Debts written off: negative by the loss the platform bore."""
+    return AccountSpec("platform_losses", AccountKind.PLATFORM_LOSSES, allow_negative=True)

@@ -34,10 +34,11 @@ from stylevault.core import errors
 from stylevault.ledger import _sql, metrics
 
 # The account names live in ledger.accounts; callers that post (billing, the tests) still reach
-# them here too, hence `provider as provider` (an explicit re-export).
+# them here too, hence `provider as provider` and the like (explicit re-exports).
 from stylevault.ledger.accounts import (
     AccountSpec,
     artist_earnings,
+    debt,
     platform_grants,
     platform_revenue,
     reserve_pool,
@@ -45,6 +46,9 @@ from stylevault.ledger.accounts import (
     subscription_grant,
     uid_of,
     wallet,
+)
+from stylevault.ledger.accounts import (
+    platform_losses as platform_losses,
 )
 from stylevault.ledger.accounts import (
     provider as provider,
@@ -432,6 +436,9 @@ def reserve(
     if expires_at is None:
         expires_at = now + (ttl if ttl is not None else DEFAULT_HOLD_TTL)
     uid = uid_of(user)
+    owed = Account.objects.filter(code=debt(uid).code, posted__lt=0).values_list("posted")
+    if owed_row := owed.first():
+        raise errors.PaymentRequired(details={"debt": -owed_row[0]})
     fingerprint = _fingerprint("reserve", uid, amount, description, metadata)
     grant_code, wallet_code = subscription_grant(uid).code, wallet(uid).code
     if _db_functions():

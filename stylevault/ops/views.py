@@ -10,10 +10,12 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from stylevault.core import metrics
+from stylevault.core.api import inline
 
 log = logging.getLogger(__name__)
 
 
+@inline()  # no turn to wait for: busy request threads never delay it
 @never_cache
 def healthz(request):
     return JsonResponse({"status": "ok"})

@@ -17,7 +17,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image as PILImage
@@ -26,7 +25,9 @@ from stylevault.accounts.models import User
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.core.imaging import CheckedImage, check_image, perceptual_hash
+from stylevault.core.text import clean_text
 from stylevault.jobs import services as jobs
+from stylevault.mail import services as mail
 from stylevault.notifications.services import notify
 from stylevault.provenance.services import record
 from stylevault.styles import events, search, vault
@@ -58,7 +59,7 @@ def _clean_text(value, field: str, *, max_length: int, required: bool) -> str:
         value = ""
     if not isinstance(value, str):
         raise _invalid(field, _("This field must be text."))
-    value = strip_tags(value).strip()
+    value = clean_text(value)
     if required and not value:
         raise _invalid(field, _("This field is required."))
     if len(value) > max_length:
@@ -92,7 +93,8 @@ def clean_tags(value) -> list[str]:
         value = value.split(",")
     if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
         raise _invalid("tags", _("Tags must be a comma-separated list of words."))
-    tags = list(dict.fromkeys(strip_tags(t).strip().lower() for t in value if t.strip()))
+    cleaned = (clean_text(t).lower() for t in value)
+    tags = list(dict.fromkeys(t for t in cleaned if t))
     if len(tags) > MAX_TAGS:
         raise _invalid("tags", _("At most %(n)s tags are allowed.") % {"n": MAX_TAGS})
     if any(len(t) > MAX_TAG_LENGTH for t in tags):
@@ -365,6 +367,7 @@ def job_failed(*, style_id: int, stage: str, message: str) -> None:
         subject=style,
         data={"style": style.name, "stage": stage},
     )
+    _mail_artist(style, "training_failed")
 
 
 def save_check_artifacts(
@@ -409,6 +412,7 @@ def check_finished(*, style_id: int, report: dict) -> None:
             subject=style,
             data={"style": style.name, "in_review": True},
         )
+        _mail_artist(style, "style_held")
         return
     _publish(style)
     notify(
@@ -416,6 +420,17 @@ def check_finished(*, style_id: int, report: dict) -> None:
         kind="model_training_completed",
         subject=style,
         data={"style": style.name, "in_review": False},
+    )
+    _mail_artist(style, "training_finished")
+
+
+def _mail_artist(style: Style, kind: str, **context) -> None:
+    """The artist's e-mail about their style (stylevault.mail), once per change of state."""
+    mail.queue(
+        user_id=style.artist_id,
+        kind=kind,
+        key=f"style:{style.pk}:{kind}:{style.updated_at.isoformat()}",
+        context={"style": style.name, **context},
     )
 
 
@@ -460,6 +475,7 @@ def review_style(*, operator, style_id: int, approve: bool, reason: str = "") ->
         else:
             style.status = StyleStatus.REJECTED
             style.save(update_fields=["status", "review_reason", "reviewed_by", "updated_at"])
+        _mail_artist(style, "review_outcome", approved=approve, reason=reason)
     return style
 
 

@@ -32,6 +32,7 @@ def test_apps_record_only_events_built_by_their_events_module():
     builders = {path for path, _call in _calls("NewEvent")}
     assert builders == {
         Path("accounts/events.py"),
+        Path("campaigns/events.py"),
         Path("generation/events.py"),
         Path("styles/events.py"),
     }
