@@ -42,6 +42,7 @@ distributed: setup services
 lint: $(STAMP)
 	$(BIN)/ruff check stylevault tests
 	$(BIN)/ruff format --check stylevault tests
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports --no-cache
 
 test: setup services lint
 	bash scripts/ensure-chromium.sh

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "stylevault.billing",
     "stylevault.jobs",
     "stylevault.provenance",
+    "stylevault.verification",
     "stylevault.styles",
     "stylevault.generation",
     "stylevault.photos",

@@ -5,10 +5,11 @@ Every setting of the product comes from here; settings.py only turns it into Dja
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -162,6 +163,7 @@ def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list
 
 
 def _check_rate(env: dict[str, str], name: str, default: str, problems: list[str]) -> str:
+    # settings import this module; core.ratelimit is loaded only when a rate is checked.
     from stylevault.core.ratelimit import parse_rate
 
     value = env.get(name, default)
@@ -268,7 +270,6 @@ def _body_limits(env: dict[str, str], problems: list[str]) -> dict[str, int]:
 
 
 def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str]):
-    import json
 
     raw = env.get(name, "").strip()
     if not raw:
@@ -287,7 +288,6 @@ def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str
 def _number_setting(
     env: dict[str, str], name: str, default: str, low: float, high: float, problems: list[str]
 ) -> str:
-    from decimal import Decimal, InvalidOperation
 
     value = env.get(name, "").strip() or default
     try:
@@ -446,3 +446,17 @@ def _job_time_limits(env: dict[str, str], problems: list[str]) -> dict[str, dict
             continue
         limits[kind] = {"seconds": float(numbers[0]), "per_item": float(numbers[1])}
     return limits
+
+
+DEFAULT_STOP_GRACE_SECONDS = 8.0
+
+
+def stop_grace_seconds() -> float:
+    """STYLEVAULT_STOP_GRACE_SECONDS: how long a stopping process may take to end its requests,
+    streams (SSE) and jobs before it is stopped hard. 8 s by default; a spot GPU worker with a
+    two-minute warning can take 100."""
+    raw = os.environ.get("STYLEVAULT_STOP_GRACE_SECONDS", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_STOP_GRACE_SECONDS
+    except ValueError:
+        return DEFAULT_STOP_GRACE_SECONDS

@@ -10,7 +10,10 @@ import time
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
+from PIL import Image
 
+from stylevault.core import errors
 from stylevault.generation import delivery, services
 from stylevault.generation.models import Generation
 from stylevault.jobs.registry import JobFailed, JobStopped, handler
@@ -22,7 +25,6 @@ def _raw_name(render_key: str, index: int) -> str:
 
 def _cached_raw(render_key: str, total: int):
     """The stored unsigned renders of an identical earlier request, if all are there."""
-    from PIL import Image
 
     names = [_raw_name(render_key, i) for i in range(total)]
     if not all(default_storage.exists(n) for n in names):
@@ -35,6 +37,7 @@ def _cached_raw(render_key: str, total: int):
 
 
 def _render(ctx, generation: Generation, blend) -> list:
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import EngineError, GenerationCancelled, GenerationSpec
     from stylevault.styles import runtime
     from stylevault.styles.vault import LoraUnreadable
@@ -115,9 +118,6 @@ def _failed(job) -> None:
 
 
 def _refuse_retry(job) -> None:
-    from django.utils.translation import gettext as _
-
-    from stylevault.core import errors
 
     raise errors.Conflict(
         _("A generation whose credits were released cannot be run again; ask again instead.")

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 # Broker queues are named "<prefix><job queue>", so several deployments can share a vhost.
 BROKER_QUEUE_PREFIX = "stylevault."
+# The Celery task a wake-up token calls (jobs.celery defines it, jobs.dispatch sends it).
+WAKE_TASK = "stylevault.jobs.wake"
 # RabbitMQ priority queues are declared with x-max-priority 10; job priorities are clamped.
 BROKER_MAX_PRIORITY = 9
 # Redis redelivers an unacknowledged message after this long; it must exceed the longest job

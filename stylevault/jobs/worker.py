@@ -169,6 +169,7 @@ def run_celery_worker(
     """A Celery worker consuming the broker queues of `queues`; returns its exit code."""
     # Like the polling worker: no system checks (they import the URLconf and slow restarts).
     os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
+    # Celery loads only in a worker fed by a broker.
     from stylevault.jobs.celery import app
 
     worker = app.Worker(

@@ -19,10 +19,10 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
-from stylevault.generation.models import Image as GeneratedImage
 from stylevault.jobs.registry import JobFailed, JobStopped
-from stylevault.styles import selectors
+from stylevault.styles import selectors, services
 from stylevault.styles.models import Style, StyleStatus, TrainingImage, VectorKind
 
 REFERENCE_PROMPTS = (
@@ -48,6 +48,7 @@ Progress = Callable[..., bool]
 def training_parameters() -> dict:
     """Defaults for the base model, overridden by STYLEVAULT_TRAINING."""
     if settings.STYLEVAULT_BASE_MODEL == "tiny":
+        # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
         from stylevault.engine.demo_art import DEMO_TRAINING
 
         defaults = dict(DEMO_TRAINING)
@@ -67,6 +68,7 @@ def check_parameters() -> dict:
 
 
 def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bool]) -> dict:
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import embedding_model, style_embedding
 
     params = check_parameters()
@@ -92,7 +94,6 @@ def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bo
         }
         for i, (img, png) in enumerate(references)
     ]
-    from stylevault.styles import services
 
     services.save_check_artifacts(
         style_id=style.pk,
@@ -105,6 +106,7 @@ def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bo
 
 
 def build_report(style: Style, *, vectors: dict, space: str, works: list[TrainingImage]) -> dict:
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine import styleqa
 
     report: dict = {"space": space, "reasons": []}
@@ -124,6 +126,7 @@ def build_report(style: Style, *, vectors: dict, space: str, works: list[Trainin
 
 
 def _render_references(style: Style, params: dict, progress: Progress, should_stop):
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import EngineError, GenerationSpec, IncompatibleLoRA
     from stylevault.styles import runtime
 
@@ -157,7 +160,6 @@ def _render_references(style: Style, params: dict, progress: Progress, should_st
 
 
 def _load(path: str):
-    from PIL import Image
 
     with default_storage.open(path, "rb") as handle:
         return Image.open(io.BytesIO(handle.read())).convert("RGB")
@@ -177,6 +179,18 @@ def _hamming(candidates: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
 
 
+# Published images a training work must not copy. They belong to generation, which sits above
+# styles: it registers its reader here when it loads (generation.apps), so styles imports
+# nothing of it. A reader returns (phash, image id, artist id) rows of every artist but one.
+PublishedHashes = Callable[[int], list[tuple[int, int, int]]]
+_published_hashes: list[PublishedHashes] = []
+
+
+def register_published_hashes(reader: PublishedHashes) -> None:
+    if reader not in _published_hashes:
+        _published_hashes.append(reader)
+
+
 def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
     """Works within DUPLICATE_MAX_BITS of another artist's work or of a published image."""
     if not works:
@@ -186,11 +200,7 @@ def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
         .exclude(style__status__in=[StyleStatus.FAILED, StyleStatus.REJECTED])
         .values_list("phash", "style_id", "style__artist_id")
     )
-    published = list(
-        GeneratedImage.objects.filter(visibility="public", phash__isnull=False)
-        .exclude(artist_id=style.artist_id)
-        .values_list("phash", "id", "artist_id")
-    )
+    published = [row for reader in _published_hashes for row in reader(style.artist_id)]
     found = []
     for source, rows in (("training_image", others), ("published_image", published)):
         if not rows:
@@ -214,6 +224,7 @@ def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
 def similar_published(style: Style, *, vectors: dict, space: str, k: int = 10) -> list[dict]:
     """Published styles of other artists near this one, each with its similarity per vector
     kind and whether it crosses the space's threshold."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine import styleqa
 
     scores = selectors.nearest_published(vectors=vectors, space=space, exclude={style.pk}, k=k)

@@ -9,6 +9,7 @@ import os
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from PIL import Image, ImageDraw
 
 from stylevault.accounts import services as accounts
 from stylevault.accounts.models import ApplicationStatus, User
@@ -37,7 +38,6 @@ def _user(username: str, **roles) -> User:
 
 
 def _signature():
-    from PIL import Image, ImageDraw
 
     picture = Image.new("RGB", (360, 120), "white")
     draw = ImageDraw.Draw(picture)
@@ -91,6 +91,7 @@ DEMO_STYLES = {
 
 def ensure_style(artist: User, key: str = "ink") -> Style:
     """Demo style `key`, created (and its training queued) unless a live one exists."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.demo_art import DEMO_STYLES as LOOKS
 
     about = DEMO_STYLES[key]

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from stylevault.styles import vault
+from stylevault.styles.models import Style
+
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
 
@@ -28,6 +31,7 @@ def adapter_id(style) -> str:
 def pipeline() -> DiffusionPipeline:
     with _lock:
         if "pipe" not in _state:
+            # torch and the engine load in the worker that runs the job, not where handlers register.
             from stylevault.engine import load_pipeline
 
             _state["pipe"] = load_pipeline(
@@ -37,9 +41,6 @@ def pipeline() -> DiffusionPipeline:
 
 
 def _fetch_lora(adapter: str) -> bytes:
-    from stylevault.styles import vault
-    from stylevault.styles.models import Style
-
     style_id = int(adapter.split(":", 1)[0])
     style = Style.objects.only("lora_path").get(pk=style_id)
     return vault.load_lora(style.lora_path, style_id=style_id)
@@ -49,6 +50,7 @@ def renderer() -> Renderer:
     pipe = pipeline()
     with _lock:
         if "renderer" not in _state:
+            # torch and the engine load in the worker that runs the job, not where handlers register.
             from stylevault.engine import Renderer
 
             _state["renderer"] = Renderer(

@@ -75,6 +75,7 @@ _indexes: dict[tuple[str, str], tuple[tuple, object]] = {}
 
 
 def published_index(space: str, kind: str):
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.vectors import StyleIndex
 
     rows = StyleVector.objects.filter(space=space, kind=kind, style__status=StyleStatus.PUBLISHED)

@@ -10,15 +10,16 @@ from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import translate_url
+from django.urls import reverse, translate_url
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from stylevault.accounts import selectors, services
 from stylevault.core import api, errors
+from stylevault.core.pages import apply_service_error
 from stylevault.web import forms
-from stylevault.web.pages import apply_service_error
 
 HOME_IMAGES = 8
 
@@ -82,7 +83,6 @@ def login_page(request):
 
 
 def _safe_next(request) -> str | None:
-    from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(
@@ -151,7 +151,6 @@ def set_locale(request):
 
 
 def _me_path() -> str:
-    from django.urls import reverse
 
     return reverse("web:me")
 
@@ -184,6 +183,7 @@ def signature_preview(request):
         png = services.signature_preview(signature=request.FILES.get("signature"))
     except errors.DomainError as exc:
         return render(request, "web/_signature_preview.html", {"error": exc.message})
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.signature import SIGNATURE_RULE
 
     picture = "data:image/png;base64," + base64.b64encode(png).decode()

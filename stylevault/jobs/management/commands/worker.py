@@ -15,8 +15,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from stylevault.core.config import stop_grace_seconds
 from stylevault.jobs import conf, registry, runner, worker
-from stylevault.ops.processes import stop_grace_seconds
 
 
 class Command(BaseCommand):
@@ -73,9 +73,10 @@ class Command(BaseCommand):
         if concurrency < 1:
             raise CommandError(_("--concurrency must be at least 1."))
         if options["metrics_port"]:
+            # Only a worker started with a metrics port serves them.
             from prometheus_client import start_http_server
 
-            from stylevault.ops.metrics import REGISTRY
+            from stylevault.core.metrics import REGISTRY
 
             start_http_server(options["metrics_port"], registry=REGISTRY)
         runner.SHUTDOWN.grace_seconds = grace

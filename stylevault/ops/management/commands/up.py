@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from stylevault.jobs.worker import hand_back_jobs_of
 from stylevault.ops.processes import supervise
+from stylevault.styles import demo
 
 
 class Command(BaseCommand):
@@ -43,12 +44,10 @@ class Command(BaseCommand):
 
 
 def _database_is_empty() -> bool:
-    from stylevault.styles import demo
 
     return demo.is_empty()
 
 
 def _has_worker() -> bool:
-    from django.core.management import get_commands
 
     return "worker" in get_commands()

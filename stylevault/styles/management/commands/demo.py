@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stylevault.jobs import runner, services
 from stylevault.styles import demo
 from stylevault.styles.models import StyleStatus
 
@@ -31,7 +32,6 @@ class Command(BaseCommand):
         )
 
     def _train_here(self, style):
-        from stylevault.jobs import runner, services
 
         waiting = (StyleStatus.QUEUED, StyleStatus.TRAINING, StyleStatus.CHECKING)
         while style.status in waiting:
