@@ -141,6 +141,7 @@ class Renderer:
         preview_size: int = 64,
         max_batch: int = 8,
         exact: bool = True,
+        hotswap_rank: int | None = None,
     ) -> None:
         if cache_size < 1 or max_batch < 1:
             raise ValueError("cache_size and max_batch must be at least 1")
@@ -159,6 +160,13 @@ class Renderer:
         if exact and hasattr(getattr(pipe, "vae", None), "enable_slicing"):
             pipe.vae.enable_slicing()  # its attention is not batch-invariant: one image at a time
         self._lora_layers = self._find_lora_layers()
+        # Hotswap (CUDA, compiled UNets): cache slots keep their adapter names and shapes, a
+        # new LoRA overwrites the evicted one's weights in place, so nothing recompiles.
+        self.hotswap = hotswap_rank is not None
+        self._free_slots: list[str] = []
+        if hotswap_rank is not None:
+            pipe.enable_lora_hotswap(target_rank=hotswap_rank, check_compiled="warn")
+        self.switch_seconds: list[float] = []  # how long each load into the cache took
 
     @property
     def cached_loras(self) -> list[str]:
@@ -174,19 +182,34 @@ class Renderer:
             self._adapters.move_to_end(adapter_id)
             return
         lora = source if isinstance(source, LoraFile) else validate_lora(source, self.pipe)
+        started = time.perf_counter()
         self._evict(keep=set(keep), room_for=1)
-        # Unique per process, as several renderers may share a pipeline; module keys take no dots.
-        name = f"sv{next(_adapter_numbers)}"
-        self.pipe.load_lora_weights(lora.state_dict, adapter_name=name)
+        name = self._load_weights(lora)
         self._lora_layers = self._find_lora_layers()
         if any(layer.use_dora.get(name) for layer in self._lora_layers):
             self.pipe.delete_adapters(name)
             raise IncompatibleLoRA("DoRA adapters are not supported; export a plain LoRA")
         self._adapters[adapter_id] = name
+        self.switch_seconds.append(time.perf_counter() - started)
+
+    def _load_weights(self, lora: LoraFile) -> str:
+        if self._free_slots:
+            slot = self._free_slots.pop()
+            try:
+                self.pipe.load_lora_weights(lora.state_dict, adapter_name=slot, hotswap=True)
+                return slot
+            except (ValueError, RuntimeError):  # other layers or rank: load it the slow way
+                self.pipe.delete_adapters(slot)
+        # Unique per process, as several renderers may share a pipeline; module keys take no dots.
+        name = f"sv{next(_adapter_numbers)}"
+        self.pipe.load_lora_weights(lora.state_dict, adapter_name=name)
+        return name
 
     def clear(self) -> None:
         """Unloads every cached adapter, freeing its memory."""
         self._evict(keep=set(), room_for=self.cache_size)
+        while self._free_slots:
+            self.pipe.delete_adapters(self._free_slots.pop())
 
     def activate(self, loras: Sequence[tuple[str, float]]) -> None:
         """Makes sure these adapters are loaded (fetching those the cache lacks) and marks them
@@ -339,7 +362,11 @@ class Renderer:
             victim = next((a for a in self._adapters if a not in keep), None)
             if victim is None:
                 return
-            self.pipe.delete_adapters(self._adapters.pop(victim))
+            name = self._adapters.pop(victim)
+            if self.hotswap and room_for == 1:
+                self._free_slots.append(name)  # overwritten in place by the next load
+            else:
+                self.pipe.delete_adapters(name)
 
     def _find_lora_layers(self) -> list[BaseTunerLayer]:
         components = (getattr(self.pipe, name, None) for name in self.pipe._lora_loadable_modules)
