@@ -269,6 +269,11 @@ STYLEVAULT_TRAINING = CONFIG.engine["training"]  # overrides of the training def
 STYLEVAULT_STYLE_CHECKS = CONFIG.engine["checks"]
 STYLEVAULT_LORA_CACHE_SIZE = CONFIG.engine["lora_cache_size"]
 STYLEVAULT_MAX_LORA_BYTES = CONFIG.engine["max_lora_bytes"]
+# Generation jobs one worker claims and renders together (1: one at a time), how long a lone
+# one waits for companions (0: never, batching off), torch threads per worker (0: automatic).
+STYLEVAULT_BATCH_SIZE = CONFIG.engine["batch_size"]
+STYLEVAULT_BATCH_WAIT_MS = CONFIG.engine["batch_wait_ms"]
+STYLEVAULT_TORCH_THREADS = CONFIG.engine["torch_threads"]
 STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"]
 # The site's address as seen from outside, for links written into files (certificates).
 STYLEVAULT_PUBLIC_URL = CONFIG.engine["public_url"]

@@ -38,7 +38,7 @@ def _conv2d(x: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
 
 
 class _PerRow(TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is F.linear:
             return _linear(*args, **kwargs)

@@ -11,7 +11,8 @@ import threading
 
 from celery import Celery, signals
 
-from stylevault.jobs import conf, dispatch, runner, services
+from stylevault.jobs import conf, dispatch, runner
+from stylevault.jobs.worker import claim_for_worker
 
 _SETTINGS = dict(
     broker_connection_retry_on_startup=True,
@@ -79,10 +80,10 @@ def connected_app() -> Celery:
 @app.task(name=dispatch.WAKE_TASK, ignore_result=True)
 def wake(queue: str, job_id: int | None = None) -> str | None:
     """Claims and runs the best claimable job of `queue`; `job_id` is only for the logs."""
-    job = services.claim(queues=[queue], worker=runner.worker_identity())
-    if job is None:
+    jobs = claim_for_worker([queue])
+    if not jobs:
         return None
-    return runner.execute(job)
+    return runner.execute_batch(jobs)[0]
 
 
 @signals.worker_shutting_down.connect

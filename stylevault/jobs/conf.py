@@ -34,3 +34,13 @@ def broker_queue(queue: str) -> str:
 def doorbell_path() -> Path:
     """A FIFO in the data directory through which enqueue wakes local polling workers."""
     return Path(settings.DATA_DIR) / "jobs.wake"
+
+
+def batch_size() -> int:
+    """How many compatible jobs of a batchable kind one claim may take (1: one at a time)."""
+    return max(1, int(getattr(settings, "STYLEVAULT_BATCH_SIZE", 1)))
+
+
+def batch_wait_seconds() -> float:
+    """How long a lone batchable job waits for companions (0 turns batching off)."""
+    return max(0.0, float(getattr(settings, "STYLEVAULT_BATCH_WAIT_MS", 0)) / 1000)

@@ -59,6 +59,9 @@ class Handler:
     on_success: SuccessHook | None = None
     on_failure: JobHook | None = None
     on_retry: JobHook | None = None
+    # Jobs of this kind may be claimed together (same `batch_key` in their payloads) and meet
+    # at `ctx.gathering` to do their work in one go.
+    batchable: bool = False
 
     def backoff(self, attempt: int) -> float:
         """Seconds before attempt `attempt + 1`: exponential, capped."""
@@ -79,6 +82,7 @@ def handler(
     on_success: SuccessHook | None = None,
     on_failure: JobHook | None = None,
     on_retry: JobHook | None = None,
+    batchable: bool = False,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Registers the decorated function as the handler of `kind` (queue defaults to kind)."""
     if max_attempts < 1 or lease_seconds < 1:
@@ -96,6 +100,7 @@ def handler(
             on_success=on_success,
             on_failure=on_failure,
             on_retry=on_retry,
+            batchable=batchable,
         )
         return func
 

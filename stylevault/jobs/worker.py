@@ -102,19 +102,29 @@ class PollingWorker:
 
     def _work_once(self) -> bool:
         try:
-            job = services.claim(queues=self.queues, worker=runner.worker_identity())
+            jobs = claim_for_worker(self.queues)
         except Exception:
             log.exception("claim failed; retrying")
             close_old_connections()  # drops a broken connection
             return False
-        if job is None:
+        if not jobs:
             return False
         try:
-            runner.execute(job, shutdown=self.shutdown)
+            runner.execute_batch(jobs, shutdown=self.shutdown)
         finally:
             # A job is this worker's "request": give the connection back (to the pool).
             close_old_connections()
         return True
+
+
+def claim_for_worker(queues: list[str]) -> list:
+    """The next job, or jobs to run together (STYLEVAULT_BATCH_SIZE, STYLEVAULT_BATCH_WAIT_MS)."""
+    return services.claim_batch(
+        queues=queues,
+        worker=runner.worker_identity(),
+        size=conf.batch_size(),
+        wait=conf.batch_wait_seconds(),
+    )
 
 
 def default_queues() -> list[str]:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from stylevault.engine import Renderer
 
+# The highest LoRA rank a hotswapped cache slot holds (our training uses 16; uploads up to 128).
+HOTSWAP_RANK = 128
 _lock = threading.Lock()
 _state: dict[str, object] = {}
 
@@ -52,6 +54,11 @@ def renderer() -> Renderer:
             from stylevault.engine import Renderer
 
             _state["renderer"] = Renderer(
-                pipe, cache_size=settings.STYLEVAULT_LORA_CACHE_SIZE, fetch_lora=_fetch_lora
+                pipe,
+                cache_size=settings.STYLEVAULT_LORA_CACHE_SIZE,
+                fetch_lora=_fetch_lora,
+                max_batch=settings.STYLEVAULT_BATCH_SIZE,
+                # On CUDA a LoRA overwrites the evicted one in place (no recompiled UNet).
+                hotswap_rank=HOTSWAP_RANK if pipe.device.type == "cuda" else None,
             )
         return _state["renderer"]  # type: ignore[return-value]
