@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,12 @@ class Command(BaseCommand):
             help=_("Extra module that registers job handlers (repeatable)."),
         )
         parser.add_argument(
+            "--torch-threads",
+            type=int,
+            default=None,
+            help=_("Threads torch may use in this worker (default: STYLEVAULT_TORCH_THREADS)."),
+        )
+        parser.add_argument(
             "--metrics-port", type=int, default=0, help=_("Serve Prometheus metrics on this port.")
         )
 
@@ -67,6 +74,7 @@ class Command(BaseCommand):
             from stylevault.ops.metrics import REGISTRY
 
             start_http_server(options["metrics_port"], registry=REGISTRY)
+        _size_torch_threads(options["torch_threads"])
         runner.SHUTDOWN.grace_seconds = grace
         mode = "celery" if conf.broker_url() else "polling"
         self.stderr.write(
@@ -84,6 +92,19 @@ class Command(BaseCommand):
         worker.PollingWorker(
             queues=names, concurrency=concurrency, maintenance_interval=maintenance_interval
         ).run()
+
+
+def _size_torch_threads(threads: int | None) -> None:
+    """Pins torch's intra-op threads to this worker's share of the cores. Threads spinning
+    against busy neighbours made a tiny render 5x slower (docs/batching.md). 0: torch's own
+    default (every core), right for a worker alone on its machine."""
+    threads = settings.STYLEVAULT_TORCH_THREADS if threads is None else threads
+    if threads < 0:
+        raise CommandError(_("--torch-threads must be 0 or more."))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _install_signals() -> None:

@@ -5,6 +5,8 @@ Workers are child processes; one that dies is restarted. Ctrl-C stops everything
 
 from __future__ import annotations
 
+import os
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
@@ -28,9 +30,18 @@ class Command(BaseCommand):
             call_command("demo", no_wait=True)
         self.stdout.write(f"StyleVault on http://{host}:{port}/ (Ctrl-C stops)")
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
-        commands.update({f"worker-{n}": ["worker"] for n in range(workers) if _has_worker()})
+        worker = ["worker", "--torch-threads", str(worker_threads(workers))]
+        commands.update({f"worker-{n}": worker for n in range(workers) if _has_worker()})
         if supervise(commands):
             raise CommandError(_("A process of StyleVault cannot start; see the lines above."))
+
+
+def worker_threads(workers: int) -> int:
+    """STYLEVAULT_TORCH_THREADS, else each worker's share of the cores, the web counted as
+    one more process: 2 cores and 1 worker give it 1 thread."""
+    from django.conf import settings
+
+    return settings.STYLEVAULT_TORCH_THREADS or max(1, (os.cpu_count() or 1) // (workers + 1))
 
 
 def _database_is_empty() -> bool:
