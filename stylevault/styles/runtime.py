@@ -58,6 +58,9 @@ def renderer() -> Renderer:
                 cache_size=settings.STYLEVAULT_LORA_CACHE_SIZE,
                 fetch_lora=_fetch_lora,
                 max_batch=settings.STYLEVAULT_BATCH_SIZE,
+                # Byte-identical alone and batched costs time (docs/batching.md): only when
+                # there are batches of requests to be identical across.
+                exact=settings.STYLEVAULT_BATCH_SIZE > 1,
                 # On CUDA a LoRA overwrites the evicted one in place (no recompiled UNet).
                 hotswap_rank=HOTSWAP_RANK if pipe.device.type == "cuda" else None,
             )
