@@ -273,6 +273,8 @@ STYLEVAULT_MAX_LORA_BYTES = CONFIG.engine["max_lora_bytes"]
 # one waits for companions (0: never, batching off), torch threads per worker (0: automatic).
 STYLEVAULT_BATCH_SIZE = CONFIG.engine["batch_size"]
 STYLEVAULT_BATCH_WAIT_MS = CONFIG.engine["batch_wait_ms"]
+# 0: batched images may round differently from the same request alone (faster, docs/batching.md).
+STYLEVAULT_BATCH_EXACT = CONFIG.engine["batch_exact"]
 STYLEVAULT_TORCH_THREADS = CONFIG.engine["torch_threads"]
 STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"]
 # The site's address as seen from outside, for links written into files (certificates).

@@ -320,6 +320,7 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "batch_wait_ms": float(
             _number_setting(env, "STYLEVAULT_BATCH_WAIT_MS", "20", 0, 10000, problems)
         ),
+        "batch_exact": _flag(env, "STYLEVAULT_BATCH_EXACT", True),
         "torch_threads": int(
             _number_setting(env, "STYLEVAULT_TORCH_THREADS", "0", 0, 1024, problems)
         ),

@@ -65,19 +65,21 @@ class Dialect:
             RETURNING *
         """
 
+    def _take_for_worker(self) -> str:
+        """The claim's SET: running, one more attempt, this worker, a fresh lease."""
+        now = self.now
+        return f"""UPDATE {TABLE} SET
+                status = 'running', attempts = attempts + 1, worker = %s,
+                started_at = {now}, heartbeat_at = {now},
+                lease_expires_at = {self.later("lease_seconds")}"""
+
     def claim_companions(self) -> str:
         """Up to N more queued jobs of one queue, kind and batch key, for the worker that
         claimed the first: in claim order (priority, fair tag, age), and per owner no more
         than the owner's `max_running` allows (counting what already runs)."""
         now = self.now
         return f"""
-            UPDATE {TABLE} SET
-                status = 'running',
-                attempts = attempts + 1,
-                worker = %s,
-                started_at = {now},
-                heartbeat_at = {now},
-                lease_expires_at = {self.later("lease_seconds")}
+            {self._take_for_worker()}
             WHERE id IN (
                 SELECT c.id FROM (
                     SELECT j.id, j.priority, j.fair_tag, j.owner_id, j.max_running,

@@ -60,7 +60,7 @@ def renderer() -> Renderer:
                 max_batch=settings.STYLEVAULT_BATCH_SIZE,
                 # Byte-identical alone and batched costs time (docs/batching.md): only when
                 # there are batches of requests to be identical across.
-                exact=settings.STYLEVAULT_BATCH_SIZE > 1,
+                exact=settings.STYLEVAULT_BATCH_EXACT and settings.STYLEVAULT_BATCH_SIZE > 1,
                 # On CUDA a LoRA overwrites the evicted one in place (no recompiled UNet).
                 hotswap_rank=HOTSWAP_RANK if pipe.device.type == "cuda" else None,
             )

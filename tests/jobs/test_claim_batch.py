@@ -29,7 +29,7 @@ def test_companions_share_the_kind_and_batch_key_in_claim_order(kinds, make_user
 
     batch = take(size=3, wait=0.01)
 
-    assert [job.pk for job in batch][0] == urgent.pk, "the best job leads"
+    assert batch[0].pk == urgent.pk, "the best job leads"
     assert bob_job.pk in {job.pk for job in batch}, "round-robin: bob rides before ann's second"
     assert len(batch) == 3 and other_size.pk not in {job.pk for job in batch}
     assert all(job.status == JobStatus.RUNNING and job.worker == "w1" for job in batch)
