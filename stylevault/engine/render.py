@@ -307,7 +307,9 @@ class Renderer:
         for layer in self._lora_layers:
             layer._active_adapter = []  # the mixer adds the updates; peft adds none
         rows = [(entry, seed) for entry in live for seed in entry.spec.seeds()]
-        first_row = {id(entry): rows.index((entry, entry.spec.seed)) for entry in live}
+        first_row, at = {}, 0
+        for entry in live:
+            first_row[id(entry)], at = at, at + entry.spec.count
         width, height = live[0].spec.size(self.family)
         spec = live[0].spec
         arguments: dict[str, Any] = {
