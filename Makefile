@@ -6,9 +6,15 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/stylevault
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench setup services messages clean
+.PHONY: run test test-sqlite test-postgres lint bench setup services messages fonts clean
 
-setup: $(STAMP) messages
+setup: $(STAMP) messages fonts
+
+# Campaign ads are set in a Korean-capable font with Pillow's raqm layout (docs/campaigns.md).
+fonts: $(STAMP)
+	fc-list 2>/dev/null | grep -qiE "nanum|noto sans cjk" || (apt-get update -qq && apt-get install -y -qq fonts-nanum)
+	$(BIN)/python -c "from PIL import features; raise SystemExit(not features.check('raqm'))" \
+		|| (apt-get update -qq && apt-get install -y -qq libraqm0)
 
 # torch first and pinned: the CPU wheel is preinstalled on this kind of machine, and installing it
 # before the rest stops any dependency from pulling a multi-GB CUDA build.

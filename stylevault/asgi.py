@@ -7,19 +7,25 @@ import functools
 import gc
 import logging
 import os
+import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
+import orjson
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.signals import setting_changed
+from django.db import connections
 from django.dispatch import receiver
 from django.http import FileResponse
 from django.urls import URLResolver, get_resolver, set_script_prefix
 from django.urls.resolvers import RoutePattern
+from django.utils import translation
+from django.utils.translation import gettext, trans_real
 
 from stylevault.core import readcache
 
@@ -73,7 +79,8 @@ class OneHopASGIHandler(ASGIHandler):
         finally:
             if len(self._idle) < self.max_idle:
                 self._idle.append(executor)
-            else:
+            else:  # its thread ends: its database connections must not outlive it
+                executor.submit(connections.close_all)
                 executor.shutdown(wait=False)
 
     async def _lifespan(self, receive, send) -> None:
@@ -92,10 +99,16 @@ class OneHopASGIHandler(ASGIHandler):
                 return
 
     async def handle(self, scope, receive, send) -> None:
+        limit = body_limit(scope)
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            return await _refuse_body(scope, send, limit)
         try:
-            body_file = await self.read_body(receive)
+            body_file = await self.read_body(receive, limit)
         except RequestAborted:
             return
+        except _BodyTooLarge:
+            return await _refuse_body(scope, send, limit)
         set_script_prefix(get_script_prefix(scope))
         if self._inline and runs_inline(scope["method"], scope["path"], scope["query_string"]):
             response = self._respond_inline(scope, body_file)
@@ -107,6 +120,29 @@ class OneHopASGIHandler(ASGIHandler):
             await self.send_response(response, send)
             return
         await self._stream(response, receive, send)
+
+    async def read_body(self, receive, limit: int | None = None):
+        """Django's, refusing a body (chunked, or longer than it said) past `limit` bytes as
+        soon as it gets there rather than after reading it all."""
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115  (returned open, as Django does)
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if limit is not None and size > limit:
+                body_file.close()
+                raise _BodyTooLarge()
+            body_file.write(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
 
     def _respond_inline(self, scope, body_file):
         """The sync part on the event loop's own thread, for views marked `inline`: their few
@@ -158,8 +194,84 @@ class OneHopASGIHandler(ASGIHandler):
             await asyncio.gather(sending, listening, return_exceptions=True)
             await sync_to_async(response.close)()
             response._body_file.close()
+            if response.get("Content-Type", "").startswith("text/event-stream"):
+                # It may have lasted an hour: the connections its reads opened in this
+                # thread are closed now rather than kept for the next request.
+                await sync_to_async(connections.close_all)()
         if not sending.cancelled() and sending.exception() is not None:
             raise sending.exception()
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+# Routes whose bodies are an image to check: the largest accepted file and its form fields.
+_VERIFY_PATHS = re.compile(r"^/(api/v1/verify|[a-z]{2}/verify/)$")
+
+
+def body_limit(scope) -> int:
+    """The most bytes a request body may have, by route class (STYLEVAULT_MAX_*_MB): a
+    verification upload, another multipart upload (a training set, a LoRA), or anything else
+    (JSON, forms)."""
+    limits = settings.STYLEVAULT_BODY_LIMITS
+    if _VERIFY_PATHS.match(scope["path"]):
+        return limits["verify"]
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return limits["upload" if value.startswith(b"multipart/") else "json"]
+    return limits["json"]
+
+
+def _content_length(scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def _refuse_body(scope, send, limit: int) -> None:
+    """413 FILE_TOO_LARGE (the API's envelope; plain text for pages) without reading the
+    body; the connection is closed after, so the rest of the body is never read either."""
+    with translation.override(_language(scope)):
+        message = gettext("The request is larger than %(mb)s MB.") % {
+            "mb": max(1, limit // (1024 * 1024))
+        }
+    if scope["path"].startswith("/api/"):
+        body = orjson.dumps(
+            {
+                "error": {
+                    "code": "FILE_TOO_LARGE",
+                    "message": message,
+                    "details": {"max_bytes": limit},
+                }
+            }
+        )
+        content_type = b"application/json"
+    else:
+        body, content_type = message.encode(), b"text/plain; charset=utf-8"
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _language(scope) -> str:
+    """The page's language prefix, else the client's Accept-Language, else English."""
+    prefix = translation.get_language_from_path(scope["path"])
+    if prefix:
+        return prefix
+    for name, value in scope["headers"]:
+        if name == b"accept-language":
+            for code, _quality in trans_real.parse_accept_lang_header(value.decode("latin-1")):
+                try:
+                    return translation.get_supported_language_variant(code)
+                except LookupError:
+                    continue
+    return settings.LANGUAGE_CODE
 
 
 def _settle_startup_objects() -> None:
@@ -191,7 +303,8 @@ def _inline_paths(urlconf: str) -> dict[str, frozenset[str]]:
     """Path → query parameters that keep it inline, for every view marked `inline`."""
     found = {}
     for path, view in _routes(get_resolver(urlconf).url_patterns):
-        params = getattr(getattr(view, "cls", None), "inline_params", None)  # DRF's as_view()
+        marked = getattr(view, "cls", view)  # DRF's as_view(), or a function view
+        params = getattr(marked, "inline_params", None)
         if params is not None:
             found[path] = params
     return found

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "stylevault.generation",
     "stylevault.community",
     "stylevault.notifications",
+    "stylevault.campaigns",
+    "stylevault.mail",
     "stylevault.ops",
 ]
 
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "stylevault.ops.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "stylevault.web.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "stylevault.urls"
@@ -139,6 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "stylevault.accounts.backends.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
     "stylevault.accounts.backends.OperatorPermissionsBackend",
@@ -163,6 +167,7 @@ SOCIALACCOUNT_PROVIDERS = {
     }
 }
 SOCIALACCOUNT_ADAPTER = "stylevault.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "stylevault.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
@@ -216,6 +221,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 120
 RATE_LOGIN = CONFIG.rate_login
 RATE_API = CONFIG.rate_api
 RATE_GENERATION = CONFIG.rate_generation
+RATE_LOGIN_ACCOUNT = CONFIG.rate_login_account
+# Request bodies refused with 413 before they are read (stylevault.asgi), by route class.
+STYLEVAULT_BODY_LIMITS = CONFIG.body_limits
+STYLEVAULT_TRUSTED_PROXIES = CONFIG.trusted_proxies
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -259,6 +268,15 @@ STYLEVAULT_STRIPE_SECRET_KEY = CONFIG.payments["stripe_secret_key"]
 STYLEVAULT_STRIPE_WEBHOOK_SECRET = CONFIG.payments["stripe_webhook_secret"]
 STYLEVAULT_STRIPE_API_BASE = CONFIG.payments["stripe_api_base"]
 STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET = CONFIG.payments["lemonsqueezy_webhook_secret"]
+STYLEVAULT_LEMONSQUEEZY_API_KEY = CONFIG.payments["lemonsqueezy_api_key"]
+STYLEVAULT_LEMONSQUEEZY_STORE_ID = CONFIG.payments["lemonsqueezy_store_id"]
+STYLEVAULT_LEMONSQUEEZY_VARIANT_ID = CONFIG.payments["lemonsqueezy_variant_id"]
+STYLEVAULT_LEMONSQUEEZY_API_URL = CONFIG.payments["lemonsqueezy_api_url"]
+STYLEVAULT_TOSS_CLIENT_KEY = CONFIG.payments["toss_client_key"]
+STYLEVAULT_TOSS_SECRET_KEY = CONFIG.payments["toss_secret_key"]
+STYLEVAULT_TOSS_API_URL = CONFIG.payments["toss_api_url"]
+# E-mail (stylevault.mail): SMTP from STYLEVAULT_EMAIL_URL, else files in the data dir.
+globals().update(_config.email_settings(CONFIG.email_url, DATA_DIR, CONFIG.email_from))
 STYLEVAULT_CREDIT_PACKS = CONFIG.payments["credit_packs"]  # None: the SPEC defaults
 STYLEVAULT_SUBSCRIPTION_TIERS = CONFIG.payments["subscription_tiers"]
 STYLEVAULT_PLATFORM_FEE_PERCENT = CONFIG.payments["platform_fee_percent"]
@@ -282,6 +300,11 @@ STYLEVAULT_PUBLIC_URL = CONFIG.engine["public_url"]
 STYLEVAULT_BLOCKED_TERMS = CONFIG.engine["blocked_terms"]
 STYLEVAULT_NSFW_TERMS = CONFIG.engine["nsfw_terms"]
 STYLEVAULT_PROMPT_CLASSIFIER = CONFIG.engine["prompt_classifier"]
+# Campaign copy (docs/campaigns.md): an OpenAI-compatible endpoint, or the template writer.
+STYLEVAULT_LLM_URL = CONFIG.engine["llm_url"]
+STYLEVAULT_LLM_API_KEY = CONFIG.engine["llm_api_key"]
+STYLEVAULT_LLM_MODEL = CONFIG.engine["llm_model"]
+STYLEVAULT_LLM_TIMEOUT = CONFIG.engine["llm_timeout"]
 
 LOGGING = {
     "version": 1,

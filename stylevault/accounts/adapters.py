@@ -1,10 +1,27 @@
-"""allauth hooks: Google sign-ins become ordinary local users with a safe username."""
+"""allauth hooks: its sign-up form keeps our username rules; Google sign-ins become ordinary
+local users with a safe username."""
 
 from __future__ import annotations
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
+from django import forms
 from django.http import Http404
+
+from stylevault.accounts import services
+from stylevault.core import errors
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def clean_username(self, username, shallow=False):
+        """accounts.services' rules (NFKC, allowed characters, no look-alike of an existing
+        name), so /accounts/signup/ admits exactly the names the API and our pages do."""
+        try:
+            username = services.clean_username(username)
+        except errors.DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return super().clean_username(username, shallow=shallow)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from stylevault.accounts import services
 from stylevault.accounts.models import ApiToken, ArtistApplication, User
 from stylevault.core import errors
+from stylevault.web.files import stored_file_response
 
 
 @admin.register(User)
@@ -33,7 +39,7 @@ class ArtistApplicationAdmin(admin.ModelAdmin):
     readonly_fields = (
         "user",
         "contact_email",
-        "signature",
+        "signature_image",
         "signature_sha256",
         "status",
         "created_at",
@@ -42,6 +48,31 @@ class ArtistApplicationAdmin(admin.ModelAdmin):
     )
     fields = (*readonly_fields, "reason")
     actions = ("approve", "reject")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.signature_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_signature"
+        return [path("<int:application_id>/signature/", view, name=name), *super().get_urls()]
+
+    def signature_view(self, request, application_id: int):
+        """The applicant's signature, for operators who may view the application (the file
+        has no public URL: MEDIA_URL is never routed)."""
+        application = self.get_object(request, str(application_id))
+        if application is None or not self.has_view_permission(request, application):
+            raise Http404
+        name = application.signature.name
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return stored_file_response(name, content_type=content_type, public=False)
+
+    @admin.display(description=_("signature image"))
+    def signature_image(self, application: ArtistApplication):
+        if not application.pk or not application.signature:
+            return "—"
+        url = reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_signature",
+            args=[application.pk],
+        )
+        return format_html('<a href="{0}"><img src="{0}" alt="" height="96"></a>', url)
 
     def _decide(self, request, queryset, approve: bool) -> None:
         for application in queryset:

@@ -14,21 +14,7 @@ from rest_framework.views import APIView
 
 from stylevault.accounts import selectors, services
 from stylevault.core import errors
-from stylevault.core.api import CursorPagination, ScopedRateThrottle, inline, validated
-
-
-class LoginRateThrottle(ScopedRateThrottle):
-    """Log-in: 5 attempts per 5 minutes per IP by default."""
-
-    scope = "login"
-
-    def rate(self) -> str:
-        return settings.RATE_LOGIN
-
-    def key(self, request) -> str:
-        from stylevault.core.ratelimit import client_ip
-
-        return f"ip:{client_ip(request)}"
+from stylevault.core.api import CursorPagination, inline, validated
 
 
 class SignupIn(serializers.Serializer):
@@ -113,7 +99,7 @@ class LoginView(APIView):
     authentication_classes = []
     # JSON only: a cross-site HTML form cannot send it, which closes login CSRF.
     parser_classes = [JSONParser]
-    throttle_classes = [LoginRateThrottle]
+    throttle_classes = []  # counted by accounts.backends.LoginLimitBackend, as every door
 
     @extend_schema(request=LoginIn, responses={200: UserOut}, tags=["accounts"])
     def post(self, request):

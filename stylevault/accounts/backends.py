@@ -1,8 +1,24 @@
-"""Operators hold every permission in the console; nobody else holds any by role."""
+"""Authentication backends: log-in limits for every door; operators' permissions."""
 
 from __future__ import annotations
 
 from stylevault.accounts.models import Role
+
+
+class LoginLimitBackend:
+    """First in AUTHENTICATION_BACKENDS: every password log-in of an HTTP request (the API,
+    the log-in page, the operator console, allauth's pages) is counted here before any backend
+    checks it, and answered RATE_LIMITED beyond the limits (accounts.services). It never
+    authenticates anyone itself."""
+
+    def authenticate(self, request, username=None, password=None, **credentials):
+        if request is not None and password is not None:
+            from stylevault.accounts.services import count_login_attempt
+            from stylevault.core.ratelimit import client_ip
+
+            name = username or credentials.get("email") or ""
+            count_login_attempt(ip=client_ip(request), username=name)
+        return None  # no get_user either: sessions never name this backend
 
 
 class OperatorPermissionsBackend:

@@ -7,8 +7,10 @@ import hashlib
 import io
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -26,7 +28,8 @@ from stylevault.accounts.models import (
     Role,
     User,
 )
-from stylevault.core import errors, imaging
+from stylevault.core import errors, imaging, ratelimit
+from stylevault.mail import services as mail
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event
 
@@ -58,21 +61,50 @@ def _check_password(password: str, user: User) -> None:
         ) from None
 
 
-@transaction.atomic
-def sign_up(*, username: str, password: str, email: str = "", locale: str = "en") -> User:
-    if not USERNAME_RE.match(username):
+# Characters that read alike in a username, each group matched by one pattern: a name is
+# refused when an existing one differs from it only within these groups (or by case).
+_LOOKALIKES = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"))
+_SEPARATORS = "._-"
+_PATTERNS = {"m": "(m|rn)", "w": "(w|vv)", "o": "[o0]", "l": "[l1i]", "s": "[s5]", "-": "[._-]"}
+
+
+def _skeleton(name: str) -> str:
+    skeleton = name.lower()
+    for seen, meant in _LOOKALIKES:
+        skeleton = skeleton.replace(seen, meant)
+    return "".join("-" if c in _SEPARATORS else c for c in skeleton)
+
+
+def _lookalike_pattern(name: str) -> str:
+    """A case-insensitive regular expression of every username that looks like `name`."""
+    return "^" + "".join(_PATTERNS.get(c, re.escape(c)) for c in _skeleton(name)) + "$"
+
+
+def clean_username(username: str) -> str:
+    """The username as it is kept: NFKC-normalised (full-width letters become ASCII), 3 to 30
+    ASCII letters, digits, dots, dashes or underscores (so no Cyrillic look-alikes), and not
+    confusable with an existing name ("dem0-artist" when "demo_artist" exists). Every sign-up
+    door (API, pages, allauth) comes through here."""
+    name = unicodedata.normalize("NFKC", username).strip()
+    if not USERNAME_RE.match(name):
         raise _field_error(
             "username", _("Use 3 to 30 letters, digits, dots, dashes or underscores.")
         )
+    if User.objects.filter(username__iregex=_lookalike_pattern(name)).exists():
+        raise errors.Conflict(
+            _("This username is taken."), details={"fields": {"username": ["taken"]}}
+        )
+    return name
+
+
+@transaction.atomic
+def sign_up(*, username: str, password: str, email: str = "", locale: str = "en") -> User:
     if email:
         try:
             validate_email(email)
         except ValidationError:
             raise _field_error("email", _("Enter a valid e-mail address.")) from None
-    if User.objects.filter(username__iexact=username).exists():
-        raise errors.Conflict(
-            _("This username is taken."), details={"fields": {"username": ["taken"]}}
-        )
+    username = clean_username(username)
     user = User(username=username, email=email, locale=locale)
     _check_password(password, user)
     user.set_password(password)
@@ -81,7 +113,16 @@ def sign_up(*, username: str, password: str, email: str = "", locale: str = "en"
             user.save()
     except IntegrityError:
         raise errors.Conflict(_("This username is taken.")) from None
+    mail.queue_verification(user=user)
     return user
+
+
+def count_login_attempt(*, ip: str, username: str) -> None:
+    """Counts a password log-in, per client address and per account (so neither many
+    addresses nor many accounts get more guesses); RATE_LIMITED beyond either limit."""
+    ratelimit.enforce("login", f"ip:{ip}", settings.RATE_LOGIN)
+    account = _skeleton(unicodedata.normalize("NFKC", username or "").strip())
+    ratelimit.enforce("login-account", f"name:{account}", settings.RATE_LOGIN_ACCOUNT)
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
-"""Operator console for billing: checkouts and webhook events (read-only), subscriptions,
-payout accounts, payout batches (create, pay with Stripe Connect, export CSV)."""
+"""Operator console for billing: checkouts and webhook events (read-only), refunds and
+disputes (write a debt off), subscriptions, payout accounts, payout batches (create, pay with
+Stripe Connect, export CSV)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from stylevault.billing.models import (
     Payout,
     PayoutBatch,
     PayoutProfile,
+    Reversal,
     Settlement,
     Subscription,
     WebhookEvent,
 )
+from stylevault.billing.providers import toss
+from stylevault.billing.services import refunds
 from stylevault.core import errors
 from stylevault.web.admin import ReadOnlyAdmin
 
@@ -33,9 +37,47 @@ class CheckoutAdmin(ReadOnlyAdmin):
         "currency",
         "provider",
         "status",
+        "reversed_credits",
     )
     list_filter = ("provider", "kind", "status")
-    search_fields = ("user__username", "provider_ref")
+    search_fields = ("user__username", "provider_ref", "payment_ref")
+    actions = ("refund_through_toss",)
+
+    @admin.action(description=_("Refund in full through Toss Payments"))
+    def refund_through_toss(self, request, queryset):
+        for checkout in queryset:
+            try:
+                outcome = toss.refund(checkout=checkout, reason=str(_("refunded by an operator")))
+            except errors.DomainError as exc:
+                self.message_user(request, f"{checkout}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{checkout}: {outcome}", messages.SUCCESS)
+
+
+@admin.register(Reversal)
+class ReversalAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "checkout", "cause", "credits", "from_wallet",
+                    "to_debt", "reference", "created_by")  # fmt: skip
+    list_filter = ("cause",)
+    search_fields = ("user__username", "reference")
+    actions = ("write_off",)
+
+    @admin.action(description=_("Write off these users' debt (the platform bears the loss)"))
+    def write_off(self, request, queryset):
+        for user in {step.user for step in queryset.select_related("user")}:
+            try:
+                owed = refunds.write_off_debt(
+                    user=user, operator=request.user, note=str(_("written off in the console"))
+                )
+            except errors.DomainError as exc:
+                self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(user)s: %(credits)s credits written off.")
+                    % {"user": user, "credits": owed},
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(WebhookEvent)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from django.utils import translation
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault.billing import selectors, services
+from stylevault.billing.models import Provider
+from stylevault.billing.providers import lemonsqueezy, stripe, toss
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
 from stylevault.ledger import selectors as ledger_selectors
@@ -34,10 +39,27 @@ class PackListOut(serializers.Serializer):
 class CheckoutIn(serializers.Serializer):
     pack_id = serializers.CharField(max_length=64)
     currency = serializers.CharField(max_length=3, required=False)
+    provider = serializers.ChoiceField(
+        choices=["stripe", "lemonsqueezy", "toss"],
+        required=False,
+        help_text="Default: the first provider this server has keys for.",
+    )
 
 
 class CheckoutOut(serializers.Serializer):
     checkout_url = serializers.URLField()
+
+
+class TossCheckoutOut(serializers.Serializer):
+    """What the browser needs to open the Toss payment widget (the amount is ours)."""
+
+    provider = serializers.CharField()
+    order_id = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    client_key = serializers.CharField()
+    success_url = serializers.URLField()
+    fail_url = serializers.URLField()
 
 
 class TierOut(serializers.Serializer):
@@ -136,8 +158,30 @@ class CreditPacksView(APIView):
         return Response({"results": packs, "next": None})
 
 
+def toss_urls(request) -> tuple[str, str]:
+    """Where Toss sends the browser back: our confirming redirect, or the cancelled wallet."""
+    _success, cancel = _return_urls(request, "wallet")
+    return _absolute(request, reverse("billing-api:toss-success")), cancel
+
+
+def toss_order(request, checkout) -> dict:
+    success, fail = toss_urls(request)
+    return {
+        "provider": Provider.TOSS, "order_id": str(checkout.pk), "amount": checkout.amount,
+        "currency": checkout.currency, "client_key": settings.STYLEVAULT_TOSS_CLIENT_KEY,
+        "success_url": success, "fail_url": fail,
+    }  # fmt: skip
+
+
 class CheckoutView(APIView):
-    @extend_schema(request=CheckoutIn, responses={200: CheckoutOut}, tags=["credits"])
+    @extend_schema(
+        request=CheckoutIn,
+        responses={200: PolymorphicProxySerializer(
+            component_name="CheckoutAnswer", serializers=[CheckoutOut, TossCheckoutOut],
+            resource_type_field_name=None,
+        )},
+        tags=["credits"],
+    )  # fmt: skip
     def post(self, request):
         data = validated(CheckoutIn, request.data)
         success, cancel = _return_urls(request, "wallet")
@@ -145,10 +189,35 @@ class CheckoutView(APIView):
             user=request.user,
             pack_id=data["pack_id"],
             currency=data.get("currency"),
+            provider=data.get("provider"),
             success_url=success,
             cancel_url=cancel,
         )
+        if checkout.provider == Provider.TOSS:
+            return Response(TossCheckoutOut(toss_order(request, checkout)).data)
         return Response({"checkout_url": _absolute(request, checkout.url)})
+
+
+class TossSuccessView(APIView):
+    """Toss's success redirect (a browser GET): confirm, then back to the wallet page."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=None, responses={302: None}, tags=["webhooks"])
+    def get(self, request):
+        query = request.query_params
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        with translation.override(language):
+            wallet = reverse("billing:wallet")
+        try:
+            toss.confirm_redirect(
+                payment_key=query.get("paymentKey"),
+                order_id=query.get("orderId"),
+                amount=query.get("amount"),
+            )
+        except errors.DomainError as exc:
+            return HttpResponseRedirect(f"{wallet}?status=failed&reason={exc.code}")
+        return HttpResponseRedirect(f"{wallet}?status=paid")
 
 
 class _WebhookView(APIView):
@@ -163,7 +232,7 @@ class _WebhookView(APIView):
 
 
 class StripeWebhookView(_WebhookView):
-    handler = staticmethod(services.handle_stripe_webhook)
+    handler = staticmethod(stripe.handle_webhook)
 
     @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
     def post(self, request):
@@ -171,11 +240,18 @@ class StripeWebhookView(_WebhookView):
 
 
 class LemonSqueezyWebhookView(_WebhookView):
-    handler = staticmethod(services.handle_lemonsqueezy_webhook)
+    handler = staticmethod(lemonsqueezy.handle_webhook)
 
     @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
     def post(self, request):
         return self.handle(request, "X-Signature")
+
+
+class TossWebhookView(_WebhookView):
+    @extend_schema(request=None, responses={200: WebhookOut}, tags=["webhooks"])
+    def post(self, request):
+        outcome = toss.handle_webhook(payload=request._request.body)
+        return Response({"received": True, "outcome": outcome})
 
 
 class TiersView(APIView):
@@ -230,8 +306,6 @@ class EarningsView(APIView):
     def get(self, request):
         artist = _artist(request)
         balance = ledger_selectors.earnings_balance(artist)
-        from django.conf import settings
-
         return Response(
             EarningsOut(
                 {

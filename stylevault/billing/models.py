@@ -7,12 +7,19 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
+
+from stylevault.billing.catalog import minor_to_display
+
+# Sent after a bulk update of subscriptions (billing.apps connects the plan cache to it).
+subscriptions_updated = Signal()
 
 
 class Provider(models.TextChoices):
     STRIPE = "stripe", "Stripe"
     LEMONSQUEEZY = "lemonsqueezy", "Lemon Squeezy"
+    TOSS = "toss", "Toss Payments"
     DEV = "dev", _("Development (no real payment)")
 
 
@@ -42,12 +49,20 @@ class Checkout(models.Model):
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text=_("In the currency's minor unit."))
     provider_ref = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The provider's id of the payment itself (Stripe payment intent, Toss paymentKey, Lemon
+    # Squeezy order): refunds and disputes name it.
+    payment_ref = models.CharField(max_length=255, unique=True, null=True, blank=True)
     url = models.URLField(max_length=2000, blank=True)
     status = models.CharField(
         max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Credits taken back by refunds and disputes still standing (billing.services.refunds).
+    reversed_credits = models.BigIntegerField(default=0)
+    tax_amount = models.BigIntegerField(
+        default=0, help_text=_("Tax included in the amount, as the provider reported it.")
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -56,6 +71,56 @@ class Checkout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pack_id or self.tier} for {self.user} ({self.status})"
+
+    @staticmethod
+    def parse_id(value) -> uuid.UUID | None:
+        """A checkout id from outside (URL, provider metadata), or None if it is not one."""
+        try:
+            return uuid.UUID(str(value))
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def amount_display(self) -> str:
+        return minor_to_display(self.amount, self.currency)
+
+
+class ReversalCause(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    DISPUTE = "dispute", _("Dispute")
+    DISPUTE_WON = "dispute_won", _("Dispute won")
+    DEBT_PAID = "debt_paid", _("Debt paid")
+    WRITE_OFF = "write_off", _("Debt written off")
+
+
+class Reversal(models.Model):
+    """One step of a purchase taken back (or given back): how many credits left the wallet,
+    how many became a debt, and the provider event that caused it (each handled once)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reversals"
+    )
+    checkout = models.ForeignKey(
+        Checkout, null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    cause = models.CharField(max_length=16, choices=ReversalCause.choices)
+    credits = models.BigIntegerField(help_text=_("Credits taken back (negative: given back)."))
+    from_wallet = models.BigIntegerField(default=0)
+    to_debt = models.BigIntegerField(default=0)
+    reference = models.CharField(max_length=255, unique=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund or dispute")
+        verbose_name_plural = _("refunds and disputes")
+
+    def __str__(self) -> str:
+        return f"{self.cause} {self.credits} for {self.user}"
 
 
 class WebhookEvent(models.Model):
@@ -109,10 +174,8 @@ class SubscriptionStatus(models.TextChoices):
 class SubscriptionQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         """Bulk changes drop kept plans as saves do (billing.apps): no write path is missed."""
-        from stylevault.billing.selectors import subscriptions_changed
-
         count = super().update(**kwargs)
-        subscriptions_changed()
+        subscriptions_updated.send(sender=Subscription)
         return count
 
 
@@ -279,6 +342,4 @@ class Payout(models.Model):
 
     @property
     def amount_display(self) -> str:
-        from stylevault.billing.catalog import minor_to_display
-
         return minor_to_display(self.amount, self.currency)

@@ -12,6 +12,7 @@ from stylevault.billing import catalog
 from stylevault.billing.catalog import Tier
 from stylevault.billing.models import (
     Checkout,
+    CheckoutStatus,
     Payout,
     PayoutProfile,
     Subscription,
@@ -70,12 +71,43 @@ def credit_packs() -> list[catalog.CreditPack]:
 
 
 def checkout_of(user, checkout_id) -> Checkout | None:
-    from stylevault.billing.services import _parse_checkout_id
-
-    checkout_uuid = _parse_checkout_id(checkout_id)
+    checkout_uuid = Checkout.parse_id(checkout_id)
     if checkout_uuid is None:
         return None
     return Checkout.objects.filter(pk=checkout_uuid, user=user).first()
+
+
+def receipts_of(user):
+    """The user's paid purchases, newest first."""
+    return Checkout.objects.filter(user=user, status=CheckoutStatus.COMPLETED).order_by(
+        "-completed_at"
+    )
+
+
+def receipt(viewer, checkout_id) -> Checkout | None:
+    """A paid purchase, for its buyer or an operator."""
+    checkout_uuid = Checkout.parse_id(checkout_id)
+    if checkout_uuid is None:
+        return None
+    found = (
+        Checkout.objects.select_related("user")
+        .filter(pk=checkout_uuid, status=CheckoutStatus.COMPLETED)
+        .first()
+    )
+    if found is None or (found.user_id != viewer.pk and not viewer.is_operator):
+        return None
+    return found
+
+
+def receipt_amounts(checkout: Checkout) -> dict:
+    """Total, tax included and the amount before tax, each for display in its currency."""
+    net = checkout.amount - checkout.tax_amount
+    return {
+        "total": catalog.minor_to_display(checkout.amount, checkout.currency),
+        "tax": catalog.minor_to_display(checkout.tax_amount, checkout.currency),
+        "net": catalog.minor_to_display(net, checkout.currency),
+        "reference": checkout.payment_ref or checkout.provider_ref or "",
+    }
 
 
 def subscription_payload(user) -> dict:

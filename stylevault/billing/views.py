@@ -3,6 +3,7 @@ rule is in billing.services / ledger.services."""
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,8 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from stylevault.billing import catalog, charts, forms, gateway, selectors, services
-from stylevault.billing.models import CheckoutKind, CheckoutStatus
+from stylevault.billing import api, catalog, charts, forms, gateway, selectors, services
+from stylevault.billing.models import CheckoutKind, CheckoutStatus, Provider
 from stylevault.core import errors
 from stylevault.ledger import selectors as ledger_selectors
 
@@ -39,8 +40,14 @@ def wallet(request):
         )
     elif status == "cancelled":
         messages.info(request, _("The payment was cancelled; nothing was charged."))
+    elif status == "paid":
+        messages.success(request, _("Thank you! The payment is confirmed and your credits are in."))
+    elif status == "failed":
+        messages.error(request, _("The payment could not be confirmed; nothing was credited."))
     context = {
         "wallet": ledger_selectors.wallet_of(request.user),
+        "debt": ledger_selectors.debt_of(request.user),
+        "receipts": selectors.receipts_of(request.user)[:20],
         "plan": selectors.subscription_payload(request.user),
         "history": rows[:HISTORY_PAGE],
         "older": rows[HISTORY_PAGE - 1].pk if len(rows) > HISTORY_PAGE else None,
@@ -54,11 +61,15 @@ def buy(request):
     if request.method == "POST":
         form = forms.BuyPackForm(request.POST)
         if form.is_valid():
+            currency = form.cleaned_data["currency"] or None
+            # On this page, won are paid through Toss when it is set up (Korean buyers' habit).
+            toss = currency == "KRW" and gateway.toss_enabled()
             try:
                 checkout = services.start_pack_checkout(
                     user=request.user,
                     pack_id=form.cleaned_data["pack_id"],
-                    currency=form.cleaned_data["currency"] or None,
+                    currency=currency,
+                    provider=Provider.TOSS if toss else None,
                     success_url=_absolute(request, "billing:wallet", "?status=success"),
                     cancel_url=_absolute(request, "billing:buy"),
                 )
@@ -72,7 +83,7 @@ def buy(request):
         "packs": selectors.credit_packs(),
         "wallet": ledger_selectors.wallet_of(request.user),
         "dev_mode": gateway.dev_payments_enabled(),
-        "payments": gateway.stripe_enabled() or gateway.dev_payments_enabled(),
+        "payments": bool(gateway.configured_providers()) or gateway.dev_payments_enabled(),
     }
     return render(request, "billing/buy.html", context)
 
@@ -84,7 +95,24 @@ def checkout(request, checkout_id):
         raise Http404
     if found.status == CheckoutStatus.OPEN and found.provider == "dev":
         return redirect("billing:dev-checkout", checkout_id=found.pk)
+    if found.status == CheckoutStatus.OPEN and found.provider == "toss":
+        return _toss_widget(request, found)
     return render(request, "billing/checkout.html", {"checkout": found})
+
+
+TOSS_JS = "https://js.tosspayments.com"
+
+
+@csp_update({"script-src": [TOSS_JS], "frame-src": ["https://*.tosspayments.com"],
+             "connect-src": ["https://*.tosspayments.com"]})  # fmt: skip
+def _toss_widget(request, found):
+    """Toss's payment widget (its script from Toss, as Toss requires) for an open order."""
+    order = api.toss_order(request, found)
+    return render(
+        request,
+        "billing/toss.html",
+        {"checkout": found, "order": order, "toss_js": f"{TOSS_JS}/v2/standard"},
+    )
 
 
 @login_required
@@ -188,3 +216,15 @@ def earnings(request):
         "form": form,
     }
     return render(request, "billing/earnings.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def receipt(request, checkout_id):
+    """A purchase's receipt, printable: the provider's reference, amount, currency and the tax
+    included (VAT for Korean and EU buyers), and what a refund or dispute took back."""
+    found = selectors.receipt(request.user, checkout_id)
+    if found is None:
+        raise Http404
+    return render(
+        request, "billing/receipt.html", {"checkout": found, **selectors.receipt_amounts(found)}
+    )

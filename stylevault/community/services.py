@@ -16,6 +16,7 @@ from stylevault.accounts.models import User
 from stylevault.community import selectors
 from stylevault.community.models import COMMENT_MAX_LENGTH, Comment, Follow, Like
 from stylevault.core import errors
+from stylevault.core.text import clean_text
 from stylevault.generation.models import Image, Visibility
 from stylevault.notifications.models import NotificationKind
 from stylevault.notifications.services import notify
@@ -81,7 +82,7 @@ def unlike_image(*, user: User, image_id: int) -> Image:
 
 
 def _clean_body(body: str) -> str:
-    body = body.strip()
+    body = clean_text(body, tags=False)
     if not body:
         message = _("Write something first.")
     elif len(body) > COMMENT_MAX_LENGTH:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 
 import orjson
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -13,7 +16,8 @@ from rest_framework import metadata, negotiation, pagination, renderers
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
-from stylevault.core import errors, ratelimit
+from stylevault.core import errors, paging, ratelimit
+from stylevault.core.paging import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ def _validation_message(detail) -> str:
 
 def exception_handler(exc, context):
     """Every API error leaves in the envelope of API.md, never as HTML or a stack trace."""
+    exc = errors.for_request_limit(exc) or exc
     if isinstance(exc, errors.DomainError):
         response = Response(envelope(exc.code, exc.message, exc.details), status=exc.status)
         if isinstance(exc, errors.RateLimited):
@@ -125,7 +130,8 @@ def inline(*params: str):
     """Marks an API view whose GET (and HEAD), with no query parameters but `params`, makes
     only a few indexed reads (database, cache) and no other network call: the web server runs
     it on its event loop's thread, without the two thread switches of a hop. Other parameters
-    (per-viewer or uncached queries) take the hop (stylevault.asgi; decision 015)."""
+    (per-viewer or uncached queries) take the hop (stylevault.asgi; decision 015). A plain
+    function view may be marked too."""
 
     def mark(view_class: type) -> type:
         view_class.inline_params = frozenset(params)
@@ -197,6 +203,28 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 100
     page_size_query_param = "limit"
     ordering = "-created_at"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """DRF's cursor, with its position checked against the ordering field: anything we did
+        not hand out is the same VALIDATION_ERROR as paging.decode_cursor gives, not a 404
+        (bad base64) or a 500 (a position the database cannot compare)."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        try:
+            if encoded is not None and not base64.b64decode(encoded.encode(), validate=True):
+                raise ValueError(encoded)  # DRF's decoder skips what is not base64
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
+                value = field.to_python(cursor.position)
+                if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+                    raise ValueError(cursor.position)
+        except (drf.NotFound, DjangoValidationError, binascii.Error, ValueError, TypeError) as exc:
+            raise paging.invalid_cursor() from exc
+        return cursor
 
     def get_paginated_response(self, data):
         return Response({"results": data, "next": self.get_next_link()})

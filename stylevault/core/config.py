@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
 
@@ -44,8 +45,42 @@ class Config:
     google_client_secret: str
     log_format: str
     csrf_trusted_origins: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] = field(default_factory=list)
+    rate_login_account: str = "10/15m"
+    body_limits: dict = field(default_factory=dict)
     payments: dict = field(default_factory=dict)
     engine: dict = field(default_factory=dict)
+    email_url: str = ""
+    email_from: str = "StyleVault <no-reply@stylevault.local>"
+
+
+# smtp: plain (or STARTTLS if the server offers none, Django's default); smtp+tls: STARTTLS;
+# smtps: TLS from the first byte.
+EMAIL_SCHEMES = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (False, True)}
+
+
+def email_settings(url: str, data_dir: Path, sender: str) -> dict:
+    """Django's e-mail settings from STYLEVAULT_EMAIL_URL (``smtp+tls://user:pass@host:587``);
+    without one, each e-mail is written as a file under the data directory."""
+    if not url:
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(data_dir / "mail"),
+            "DEFAULT_FROM_EMAIL": sender,
+        }
+    parts = urlparse(url)
+    tls, ssl = EMAIL_SCHEMES[parts.scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if ssl else 587 if tls else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": tls,
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_TIMEOUT": 30,
+        "DEFAULT_FROM_EMAIL": sender,
+    }
 
 
 def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
@@ -180,12 +215,54 @@ def load(env: dict[str, str] | None = None) -> Config:
         google_client_secret=env.get("STYLEVAULT_GOOGLE_CLIENT_SECRET", ""),
         log_format=env.get("STYLEVAULT_LOG_FORMAT", "json"),
         csrf_trusted_origins=_list(env, "STYLEVAULT_CSRF_TRUSTED_ORIGINS"),
+        trusted_proxies=_trusted_proxies(env, problems),
+        rate_login_account=_check_rate(env, "STYLEVAULT_RATE_LOGIN_ACCOUNT", "10/15m", problems),
+        body_limits=_body_limits(env, problems),
         payments=_payments(env, problems),
+        email_url=_check_url(env, "STYLEVAULT_EMAIL_URL", set(EMAIL_SCHEMES), problems),
+        email_from=env.get("STYLEVAULT_EMAIL_FROM", "").strip() or Config.email_from,
         engine=_engine(env, problems),
     )
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _trusted_proxies(env: dict[str, str], problems: list[str]) -> list[str]:
+    """Addresses (or networks) of the proxies whose X-Forwarded-For is believed; none by
+    default, so a client cannot choose the address its rate limits are counted under."""
+    import ipaddress
+
+    proxies = _list(env, "STYLEVAULT_TRUSTED_PROXIES")
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(
+                "STYLEVAULT_TRUSTED_PROXIES must list IP addresses or networks "
+                f"(10.0.0.5, 10.0.0.0/8), got {proxy!r}"
+            )
+    return proxies
+
+
+# Request bodies by route class, in MB: what the largest legitimate request of each needs.
+BODY_LIMIT_DEFAULTS = {"json": "2", "upload": "1100", "verify": "21"}
+
+
+def _body_limits(env: dict[str, str], problems: list[str]) -> dict[str, int]:
+    """Bytes a request body may have per route class (STYLEVAULT_MAX_<CLASS>_MB)."""
+    return {
+        kind: int(
+            Decimal(
+                _number_setting(
+                    env, f"STYLEVAULT_MAX_{kind.upper()}_MB", default, 0.001, 65536, problems
+                )
+            )
+            * 1024
+            * 1024
+        )
+        for kind, default in BODY_LIMIT_DEFAULTS.items()
+    }
 
 
 def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str]):
@@ -264,6 +341,20 @@ def _payments(env: dict[str, str], problems: list[str]) -> dict:
         "lemonsqueezy_webhook_secret": env.get(
             "STYLEVAULT_LEMONSQUEEZY_WEBHOOK_SECRET", ""
         ).strip(),
+        "lemonsqueezy_api_key": env.get("STYLEVAULT_LEMONSQUEEZY_API_KEY", "").strip(),
+        "lemonsqueezy_store_id": env.get("STYLEVAULT_LEMONSQUEEZY_STORE_ID", "").strip(),
+        "lemonsqueezy_variant_id": env.get("STYLEVAULT_LEMONSQUEEZY_VARIANT_ID", "").strip(),
+        "lemonsqueezy_api_url": _check_url(
+            env, "STYLEVAULT_LEMONSQUEEZY_API_URL", {"http", "https"}, problems
+        )
+        or "https://api.lemonsqueezy.com",
+        "toss_client_key": env.get("STYLEVAULT_TOSS_CLIENT_KEY", "").strip(),
+        "toss_secret_key": env.get("STYLEVAULT_TOSS_SECRET_KEY", "").strip(),
+        "toss_api_url": _check_url(env, "STYLEVAULT_TOSS_API_URL", {"http", "https"}, problems)
+        or "https://api.tosspayments.com",
+        "email_url": _check_url(
+            env, "STYLEVAULT_EMAIL_URL", {"smtp", "smtp+tls", "smtps"}, problems
+        ),
         "credit_packs": packs,
         "subscription_tiers": tiers or {},
         "platform_fee_percent": _number_setting(
@@ -335,5 +426,12 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "public_url": env.get("STYLEVAULT_PUBLIC_URL", "http://127.0.0.1:8000").strip(),
         "generation_expiry_minutes": int(
             _number_setting(env, "STYLEVAULT_GENERATION_EXPIRY_MINUTES", "30", 1, 1440, problems)
+        ),
+        # Campaign copy: an OpenAI-compatible base URL (unset: the built-in template writer).
+        "llm_url": env.get("STYLEVAULT_LLM_URL", "").strip(),
+        "llm_api_key": env.get("STYLEVAULT_LLM_API_KEY", "").strip(),
+        "llm_model": env.get("STYLEVAULT_LLM_MODEL", "").strip(),
+        "llm_timeout": float(
+            _number_setting(env, "STYLEVAULT_LLM_TIMEOUT", "20", 1, 300, problems)
         ),
     }

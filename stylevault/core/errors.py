@@ -36,6 +36,14 @@ class InsufficientCredits(DomainError):
     default_message = _("You do not have enough credits for this.")
 
 
+class PaymentRequired(DomainError):
+    code, status = "PAYMENT_REQUIRED", 402
+    default_message = _(
+        "A payment of yours was refunded or disputed after its credits were spent. "
+        "Buy credits to settle the debt, or contact support."
+    )
+
+
 class Forbidden(DomainError):
     code, status = "FORBIDDEN", 403
     default_message = _("You are not allowed to do this.")
@@ -78,3 +86,17 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int, message: Any = None):
         self.retry_after = retry_after
         super().__init__(message, details={"retry_after": retry_after})
+
+
+def for_request_limit(exc: BaseException) -> DomainError | None:
+    """The documented error for a request Django refused to read (too large, too many fields
+    or files) or nested too deeply to parse; None for any other exception."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+
+    if isinstance(exc, RequestDataTooBig):
+        return FileTooLarge(_("The request is too large."))
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ValidationFailed(_("The request has too many fields or files."))
+    if isinstance(exc, RecursionError):
+        return ValidationFailed(_("The request is nested too deeply."))
+    return None

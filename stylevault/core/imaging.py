@@ -1,13 +1,26 @@
 """Checks uploaded images by their bytes: magic numbers, decodability, size limits, bombs.
 
 Shared by every upload (signatures, training sets, portraits, logos, verification).
+
+Decoding a picture at the pixel cap takes over a hundred MB, analysing it at full size several
+hundred: at most IMAGE_SLOTS of them run at once per process (`heavy_work`), others wait their
+turn, and the memory is handed back to the system after each. A caller that only analyses the
+picture asks for it at a bounded size (`analysis_side`): JPEGs are then decoded at a reduced
+scale (draft mode), other formats reduced right after decoding.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import hashlib
 import io
+import math
+import os
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -22,6 +35,43 @@ MAGIC = {
 }
 # More pixels than any legitimate upload needs; beyond it decoding is refused as a bomb.
 MAX_PIXELS = 40_000_000
+IMAGE_SLOTS = max(1, int(os.environ.get("STYLEVAULT_IMAGE_SLOTS", "2")))
+
+_slots = threading.BoundedSemaphore(IMAGE_SLOTS)
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def heavy_work() -> Iterator[None]:
+    """One of the process's IMAGE_SLOTS for decoding or analysing a large picture (re-entrant
+    in a thread); the freed memory goes back to the system when the outermost one ends."""
+    depth = getattr(_held, "depth", 0)
+    if depth:
+        _held.depth = depth + 1
+        try:
+            yield
+        finally:
+            _held.depth = depth
+        return
+    with _slots:
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
+            _return_memory()
+
+
+def _return_memory() -> None:
+    """glibc keeps freed blocks of big pictures for reuse (its mmap threshold grows after
+    each); malloc_trim hands them back, so a burst of uploads does not stay resident."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().malloc_trim(0)
+
+
+@functools.cache
+def _libc():
+    return ctypes.CDLL("libc.so.6")
 
 
 @dataclass(frozen=True)
@@ -32,6 +82,8 @@ class CheckedImage:
     height: int
     sha256: str
     data: bytes
+    # RGB, at most `analysis_side` pixels on its longer side, when check_image was asked for it
+    picture: Image.Image | None = None
 
 
 def _sniff(head: bytes) -> str | None:
@@ -50,8 +102,10 @@ def check_image(
     formats: tuple[str, ...] = ("PNG", "JPEG"),
     min_side: int = 1,
     max_pixels: int = MAX_PIXELS,
+    analysis_side: int | None = None,
 ) -> CheckedImage:
-    """Reads an uploaded file and returns it checked, or raises the documented error."""
+    """Reads an uploaded file and returns it checked, or raises the documented error; with
+    `analysis_side`, also the picture at a bounded size (see the module's docstring)."""
     name = getattr(upload, "name", None) or "upload"
     size = getattr(upload, "size", None)
     if size is not None and size > max_bytes:
@@ -70,14 +124,15 @@ def check_image(
             % {"name": name, "formats": "/".join(formats)},
             details={"file": name, "allowed": list(formats)},
         )
-    width, height = _decode(data, name, max_pixels)
+    width, height, picture = _decode(data, name, max_pixels, analysis_side)
     if min(width, height) < min_side:
         raise errors.ValidationFailed(
             _("%(name)s is %(w)s×%(h)s pixels; at least %(min)s×%(min)s is needed.")
             % {"name": name, "w": width, "h": height, "min": min_side},
             details={"file": name, "width": width, "height": height, "min_side": min_side},
         )
-    return CheckedImage(name, fmt, width, height, hashlib.sha256(data).hexdigest(), data)
+    digest = hashlib.sha256(data).hexdigest()
+    return CheckedImage(name, fmt, width, height, digest, data, picture)
 
 
 def _too_large(name: str, max_bytes: int) -> errors.FileTooLarge:
@@ -87,20 +142,25 @@ def _too_large(name: str, max_bytes: int) -> errors.FileTooLarge:
     )
 
 
-def _decode(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
+def _decode(
+    data: bytes, name: str, max_pixels: int, analysis_side: int | None
+) -> tuple[int, int, Image.Image | None]:
     """Fully decodes the image so truncated files and bombs are caught before we keep them."""
     broken = errors.ValidationFailed(
         _("%(name)s is damaged or incomplete and cannot be read.") % {"name": name},
         details={"file": name},
     )
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), heavy_work():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise Image.DecompressionBombError("too many pixels")
+                if analysis_side is not None:
+                    image.draft("RGB", (analysis_side, analysis_side))  # JPEG only: 1/2..1/8
                 image.load()
+                picture = None if analysis_side is None else _bounded(image, analysis_side)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise errors.ValidationFailed(
             _("%(name)s has too many pixels to be processed safely.") % {"name": name},
@@ -108,4 +168,15 @@ def _decode(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise broken from exc
-    return width, height
+    return width, height, picture
+
+
+def _bounded(image: Image.Image, side: int) -> Image.Image:
+    """An RGB copy with at most `side` pixels on its longer side, reduced (box average) before
+    it is converted, so no full-size copy is made in a wider mode."""
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    factor = math.ceil(max(image.size) / side)
+    if factor > 1:
+        image = image.reduce(factor)
+    return image.convert("RGB")

@@ -47,12 +47,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         if at_time.tzinfo is None or not 0 < pk_value <= MAX_ID:
             raise ValueError(raw)
         at_time = at_time.astimezone(UTC)  # what the database compares with
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        raise errors.ValidationFailed(
-            _("The page cursor is not valid; start from the first page."),
-            details={"fields": {"cursor": ["invalid"]}},
-        ) from exc
+    except (binascii.Error, UnicodeError, ValueError, OverflowError) as exc:
+        raise invalid_cursor() from exc
     return at_time, pk_value
+
+
+def invalid_cursor() -> errors.ValidationFailed:
+    """The one error for every cursor we did not hand out (keyset pages and DRF's cursors)."""
+    return errors.ValidationFailed(
+        _("The page cursor is not valid; start from the first page."),
+        details={"fields": {"cursor": ["invalid"]}},
+    )
 
 
 def keyset_page(

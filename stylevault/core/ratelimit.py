@@ -24,6 +24,8 @@ from collections import OrderedDict
 from django.conf import settings
 from django.db import connection
 
+from stylevault.core import errors
+
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -144,6 +146,14 @@ def hit(scope: str, key: str, rate: str) -> int | None:
         return max(1, int((window + 1) * period - now) + 1)
     _spare.keep(counter_key, window, allowed - 1, count)
     return None
+
+
+def enforce(scope: str, key: str, rate: str) -> None:
+    """Counts one request and raises RATE_LIMITED (with Retry-After) when over the limit: the
+    one check a service makes, so every door to it (API, pages, console) shares the limit."""
+    wait = hit(scope, key, rate)
+    if wait is not None:
+        raise errors.RateLimited(wait)
 
 
 def forget_spare() -> None:

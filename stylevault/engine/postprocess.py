@@ -118,14 +118,17 @@ def identify(
     *,
     index: fingerprint.FingerprintIndex | None,
     trust_anchors_pem: str | None = None,
+    picture: Image.Image | None = None,
 ) -> Identification | None:
-    """Who made these bytes, as far as the platform can tell; None: not made here."""
+    """Who made these bytes, as far as the platform can tell; None: not made here. `picture`:
+    the bytes already decoded (RGB, possibly reduced), so they are not decoded again."""
     from stylevault.provenance.c2pa import read_manifest
 
     manifest = read_manifest(data, mime_type, trust_anchors_pem)
     if manifest.trusted and manifest.license and manifest.license.get("image_id"):
         return Identification("c2pa", manifest_image_id=str(manifest.license["image_id"]))
-    picture = Image.open(io.BytesIO(data)).convert("RGB")
+    if picture is None:
+        picture = Image.open(io.BytesIO(data)).convert("RGB")
     mark = watermark.extract(picture)
     if mark is not None:
         return Identification("watermark", mark=mark)

@@ -23,20 +23,29 @@ def _cut_out(signature: Image.Image) -> Image.Image:
     return Image.fromarray(pixels, "RGBA")
 
 
+def signature_box(
+    image_size: tuple[int, int], signature_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Where SIGNATURE_RULE puts a signature of `signature_size` on an image: (x0, y0, x1, y1)."""
+    image_width, image_height = image_size
+    side = min(image_size)
+    width = max(8, round(side * SIGNATURE_RULE["width"]))
+    height = max(1, round(signature_size[1] * width / signature_size[0]))
+    if height > width:  # a tall signature: as high as the rule's width, narrower
+        width, height = max(1, round(signature_size[0] * width / signature_size[1])), width
+    margin = round(side * SIGNATURE_RULE["margin"])
+    x0, y0 = image_width - width - margin, image_height - height - margin
+    return x0, y0, x0 + width, y0 + height
+
+
 def place_signature(image: Image.Image, signature: Image.Image) -> Image.Image:
     """`image` with `signature` placed by SIGNATURE_RULE (a new RGB image)."""
     base = image.convert("RGB")
-    side = min(base.size)
-    width = max(8, round(side * SIGNATURE_RULE["width"]))
-    height = max(1, round(signature.height * width / signature.width))
-    if height > width:  # a tall signature: as high as the rule's width, narrower
-        width, height = max(1, round(signature.width * width / signature.height)), width
-    mark = _cut_out(signature).resize((width, height), Image.Resampling.LANCZOS)
+    x0, y0, x1, y1 = signature_box(base.size, signature.size)
+    mark = _cut_out(signature).resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS)
     alpha = (np.asarray(mark.getchannel("A"), dtype=np.float32) * SIGNATURE_RULE["opacity"]).astype(
         np.uint8
     )
     mark.putalpha(Image.fromarray(alpha, "L"))
-    margin = round(side * SIGNATURE_RULE["margin"])
-    position = (base.width - width - margin, base.height - height - margin)
-    base.paste(mark, position, mark)
+    base.paste(mark, (x0, y0), mark)
     return base

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,8 +16,8 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
-from stylevault.core import errors
-from stylevault.core.api import CursorPagination, ScopedRateThrottle, validated
+from stylevault.core import errors, ratelimit
+from stylevault.core.api import CursorPagination, error_response, validated
 from stylevault.core.paging import MAX_ID
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import selectors, services
@@ -32,20 +35,11 @@ def error_message(code: str) -> str:
     return known() if known else _("The image could not be made; your credits were returned.")
 
 
-class GenerationThrottle(ScopedRateThrottle):
-    """Generation requests: 10 per minute per user, configurable."""
-
-    scope = "generation"
-
-    def rate(self) -> str:
-        from django.conf import settings
-
-        return settings.RATE_GENERATION
-
-
 class StyleWeightIn(serializers.Serializer):
     id = serializers.IntegerField(min_value=1, max_value=MAX_ID)  # beyond: no row, and no BIGINT
-    weight = serializers.FloatField(required=False, default=1.0, min_value=0.0001, max_value=10)
+    weight = serializers.FloatField(
+        required=False, default=1.0, min_value=0.0001, max_value=services.MAX_WEIGHT
+    )
 
 
 class GenerationIn(serializers.Serializer):
@@ -63,8 +57,8 @@ class GenerationIn(serializers.Serializer):
     )
     aspect_ratio = serializers.ChoiceField(choices=list(ASPECT_RATIOS), required=False)
     seed = serializers.IntegerField(min_value=0, max_value=services.MAX_SEED, required=False)
-    count = serializers.IntegerField(min_value=1, max_value=64, required=False)
-    steps = serializers.IntegerField(min_value=1, max_value=150, required=False)
+    count = serializers.IntegerField(min_value=1, max_value=services.MAX_COUNT, required=False)
+    steps = serializers.IntegerField(min_value=1, max_value=services.MAX_STEPS, required=False)
 
     def validate(self, attrs):
         if ("prompt" in attrs) == ("prompts" in attrs):
@@ -197,11 +191,6 @@ def _generation(request, generation_id: int):
 class GenerationsView(ListAPIView):
     pagination_class = CursorPagination
 
-    def get_throttles(self):
-        if self.request.method == "POST":
-            return [*super().get_throttles(), GenerationThrottle()]
-        return super().get_throttles()
-
     def get_queryset(self):
         return (
             selectors.generations_of(self.request.user)
@@ -275,15 +264,21 @@ async def generation_events(request, generation_id: int):
     from asgiref.sync import sync_to_async
 
     from stylevault.accounts.authentication import authenticate_request
-    from stylevault.core.api import error_response
     from stylevault.jobs.selectors import aprogress_events
 
     user = await sync_to_async(authenticate_request)(request)
     if user is None:
         return error_response("UNAUTHORIZED", 401, _("Log in or send an API token."))
+    try:  # a stream is an API request like any other
+        await sync_to_async(ratelimit.enforce)("api", f"user:{user.pk}", settings.RATE_API)
+    except errors.RateLimited as exc:
+        return _rate_limited(exc.message, exc.retry_after)
     generation = await sync_to_async(selectors.generation_for)(user, generation_id)
     if generation is None:
         return error_response("NOT_FOUND", 404, _("No such generation."))
+    if not _streams.open(user.pk):
+        message = _("At most %(n)s live progress streams at once; close one first.")
+        return _rate_limited(message % {"n": STREAMS_PER_USER}, 5)
 
     async def stream():
         async for event in aprogress_events(generation.job_id, timeout=3600):
@@ -295,6 +290,40 @@ async def generation_events(request, generation_id: int):
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
+    response._resource_closers.append(lambda: _streams.close(user.pk))  # however it ends
+    return response
+
+
+# Live progress streams one user may hold open at once in a web process (each holds a task
+# and, while it reads the job, a database connection); more are answered 429 RATE_LIMITED.
+STREAMS_PER_USER = 5
+
+
+class _OpenStreams:
+    def __init__(self) -> None:
+        self._count: Counter[int] = Counter()
+        self._lock = threading.Lock()  # streams close in worker threads
+
+    def open(self, user_id: int) -> bool:
+        with self._lock:
+            if self._count[user_id] >= STREAMS_PER_USER:
+                return False
+            self._count[user_id] += 1
+            return True
+
+    def close(self, user_id: int) -> None:
+        with self._lock:
+            self._count[user_id] -= 1
+            if self._count[user_id] <= 0:
+                del self._count[user_id]
+
+
+_streams = _OpenStreams()
+
+
+def _rate_limited(message: str, retry_after: int):
+    response = error_response("RATE_LIMITED", 429, message, {"retry_after": retry_after})
+    response["Retry-After"] = str(retry_after)
     return response
 
 

@@ -17,7 +17,7 @@ from stylevault.styles.services import perceptual_hash
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 
 
-def _signature(artist_id: int):
+def artist_signature(artist_id: int):
     from PIL import Image
 
     application = (
@@ -36,7 +36,7 @@ def finish_all(generation: Generation, blend, raw_images) -> list[dict]:
     from stylevault.engine.postprocess import ImageMetadata, finish_image
 
     primary = blend[0]
-    signature = _signature(primary.artist_id)
+    signature = artist_signature(primary.artist_id)
     signer = manifests.signer()
     style_names = " + ".join(f"{b.style.name} ({b.weight:g})" for b in blend)
     out = []

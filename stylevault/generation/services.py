@@ -18,13 +18,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from stylevault.billing.selectors import tier_of
-from stylevault.core import errors
+from stylevault.core import errors, ratelimit
+from stylevault.core.paging import MAX_ID
+from stylevault.core.text import clean_text
 from stylevault.engine.sizes import ASPECT_RATIOS
-from stylevault.generation import policy
+from stylevault.generation import policy, signals
 from stylevault.generation.models import (
     Generation,
     GenerationStatus,
@@ -43,6 +44,8 @@ MAX_BLEND = 4
 MAX_PROMPT_LENGTH = 1000
 MAX_BULK_PROMPTS = 50
 MAX_SEED = 2**32 - 1
+MAX_WEIGHT = 10
+MAX_COUNT, MAX_STEPS = 64, 150  # what any tier could allow; each tier sets its own below
 DEFAULT_STEPS = 20
 MARK_BITS = 48
 
@@ -107,7 +110,7 @@ def _clean_prompt(value, field: str, *, required: bool) -> str:
         value = ""
     if not isinstance(value, str):
         raise _invalid(field, _("This field must be text."))
-    value = " ".join(strip_tags(value).split())
+    value = " ".join(clean_text(value).split())
     if required and not value:
         raise _invalid(field, _("Write a prompt: a few words or tags describing the image."))
     if len(value) > MAX_PROMPT_LENGTH:
@@ -136,10 +139,15 @@ def _blend(styles) -> tuple[BlendPart, ...]:
             not isinstance(item, dict)
             or isinstance(item.get("id"), bool)
             or not isinstance(item.get("id"), int)
+            or not 0 < item["id"] <= MAX_ID
         ):
             raise _invalid("styles", _("Each style needs an id and a weight."))
         weight = item.get("weight", 1)
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 10:
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not 0 < weight <= MAX_WEIGHT
+        ):
             raise _invalid("styles", _("Each weight must be a number above 0 and at most 10."))
         parts.append((item["id"], float(weight)))
     ids = [style_id for style_id, _w in parts]
@@ -233,6 +241,7 @@ def request_generation(*, user, body: dict, idempotency_key: str = "") -> Genera
     `body` is the API.md request. With an Idempotency-Key, the same key and body return the
     first generation; the same key with another body raises CONFLICT.
     """
+    ratelimit.enforce("generation", f"user:{user.pk}", settings.RATE_GENERATION)
     key = (idempotency_key or "").strip()[:200]
     body_hash = _request_hash(body)
     if key and (found := _replay(user, key, body_hash)) is not None:
@@ -413,6 +422,7 @@ def deliver(*, generation_id: int, images: list[dict]) -> Generation:
         subject=generation,
         data={"images": len(rows)},
     )
+    signals.generation_finished.send(sender=Generation, generation=generation, succeeded=True)
     return generation
 
 
@@ -435,6 +445,7 @@ def fail(*, generation_id: int, job_status: str, error_code: str, message: str) 
     generation.error_message = message[:2000]
     generation.finished_at = timezone.now()
     generation.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    signals.generation_finished.send(sender=Generation, generation=generation, succeeded=False)
     if generation.status == GenerationStatus.FAILED:
         notify(
             recipient=generation.owner,
@@ -459,7 +470,7 @@ def update_image(*, user, image_id: int, visibility=None, description=None) -> I
         if description is not None:
             if not isinstance(description, str):
                 raise _invalid("description", _("This field must be text."))
-            description = strip_tags(description).strip()
+            description = clean_text(description)
             if len(description) > 2000:
                 raise _invalid(
                     "description", _("At most %(n)s characters are allowed here.") % {"n": 2000}

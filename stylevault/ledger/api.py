@@ -15,22 +15,28 @@ _ACCOUNT_NAMES = {
     AccountKind.USER_WALLET: "wallet",
     AccountKind.SUBSCRIPTION_GRANT: "subscription",
     AccountKind.ARTIST_EARNINGS: "earnings",
+    AccountKind.USER_DEBT: "debt",
 }
 
 
 class WalletOut(serializers.Serializer):
     balance = serializers.IntegerField(help_text="Credits you can spend now.")
     held = serializers.IntegerField(help_text="Credits set aside for running jobs.")
+    debt = serializers.IntegerField(
+        help_text="Credits spent from refunded or disputed payments, still owed; while it is "
+        "above 0, generations answer 402 PAYMENT_REQUIRED."
+    )
 
 
 class TransactionOut(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(
         help_text="purchase, grant, subscription_grant, subscription_expiry, capture, "
-        "platform_fee, settlement, reserve_share, payout, payout_reversal, refund"
+        "platform_fee, settlement, reserve_share, payout, payout_reversal, refund, "
+        "payment_reversal, payment_restored, debt_payment, debt_write_off"
     )
     amount = serializers.IntegerField(help_text="Signed: + credits in, - credits out.")
-    account = serializers.ChoiceField(choices=["wallet", "subscription", "earnings"])
+    account = serializers.ChoiceField(choices=["wallet", "subscription", "earnings", "debt"])
     description = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -57,7 +63,8 @@ class HistoryPagination(CursorPagination):
 class WalletView(APIView):
     @extend_schema(responses={200: WalletOut}, tags=["credits"])
     def get(self, request):
-        return Response(selectors.wallet_of(request.user))
+        user = request.user
+        return Response({**selectors.wallet_of(user), "debt": selectors.debt_of(user)})
 
 
 class TransactionsView(APIView):

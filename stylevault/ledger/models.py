@@ -29,6 +29,10 @@ class AccountKind(models.TextChoices):
     PROVIDER = "provider", _("Payment provider")
     RESERVE_POOL = "reserve_pool", _("Reserve pool")
     PLATFORM_GRANTS = "platform_grants", _("Platform grants")
+    # Credits spent from a purchase later refunded or disputed: negative by what the user owes.
+    USER_DEBT = "user_debt", _("Debt")
+    # Debts the platform wrote off: negative by the loss it bore.
+    PLATFORM_LOSSES = "platform_losses", _("Platform losses")
 
 
 class Account(models.Model):
@@ -83,6 +87,10 @@ class TransferKind(models.TextChoices):
     REFUND = "refund", _("Refunded")
     PAYOUT = "payout", _("Paid out")
     PAYOUT_REVERSAL = "payout_reversal", _("Payout returned")
+    PAYMENT_REVERSAL = "payment_reversal", _("Payment refunded or disputed")
+    PAYMENT_RESTORED = "payment_restored", _("Dispute won, credits restored")
+    DEBT_PAYMENT = "debt_payment", _("Debt paid")
+    DEBT_WRITE_OFF = "debt_write_off", _("Debt written off")
 
 
 class TransferState(models.TextChoices):

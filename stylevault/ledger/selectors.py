@@ -28,6 +28,7 @@ HISTORY_KINDS = (
     AccountKind.USER_WALLET,
     AccountKind.SUBSCRIPTION_GRANT,
     AccountKind.ARTIST_EARNINGS,
+    AccountKind.USER_DEBT,
 )
 
 
@@ -55,6 +56,11 @@ def wallet_of(user) -> dict:
         "balance": sum(max(a.available, 0) for a in accounts),
         "held": sum(a.pending for a in accounts),
     }
+
+
+def debt_of(user) -> int:
+    """Credits the user owes from refunded or disputed purchases (billing.services.refunds)."""
+    return sum(max(-a.posted, 0) for a in _accounts_of(user, (AccountKind.USER_DEBT,)))
 
 
 def balances_of(user) -> dict:

@@ -96,6 +96,18 @@ def platform_grants() -> AccountSpec:
     return AccountSpec("platform_grants", AccountKind.PLATFORM_GRANTS, allow_negative=True)
 
 
+def debt(user: Any) -> AccountSpec:
+    """Credits spent from a purchase later refunded or disputed: negative by what the user owes
+    (billing.services.refunds); while it is, no new hold is made."""
+    uid = _uid(user)
+    return AccountSpec(f"user_debt:{uid}", AccountKind.USER_DEBT, uid, allow_negative=True)
+
+
+def platform_losses() -> AccountSpec:
+    """Debts written off: negative by the loss the platform bore."""
+    return AccountSpec("platform_losses", AccountKind.PLATFORM_LOSSES, allow_negative=True)
+
+
 def provider(name: str, currency: str) -> AccountSpec:
     """Credits sold (or paid out) through a payment provider in one currency. Negative by
     the credits sold through it: the books balance against real money received."""
@@ -473,6 +485,9 @@ def reserve(
     if expires_at is None:
         expires_at = now + (ttl if ttl is not None else DEFAULT_HOLD_TTL)
     uid = _uid(user)
+    owed = Account.objects.filter(code=debt(uid).code, posted__lt=0).values_list("posted")
+    if owed_row := owed.first():
+        raise errors.PaymentRequired(details={"debt": -owed_row[0]})
     fingerprint = _fingerprint("reserve", uid, amount, description, metadata)
     grant_code, wallet_code = subscription_grant(uid).code, wallet(uid).code
     if _db_functions():

@@ -9,11 +9,13 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from stylevault.core.api import inline
 from stylevault.ops import metrics
 
 log = logging.getLogger(__name__)
 
 
+@inline()  # no turn to wait for: busy request threads never delay it
 @never_cache
 def healthz(request):
     return JsonResponse({"status": "ok"})

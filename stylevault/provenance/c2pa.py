@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 LICENSE_ASSERTION = "io.stylevault.license"
+PARENT_LABEL = "parent"
 _VALIDITY = datetime.timedelta(days=3650)
 SIGNING_SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
 
@@ -172,7 +173,24 @@ class ManifestSigner:
     def from_material(cls, material: SigningMaterial) -> ManifestSigner:
         return cls(material)
 
-    def sign(self, data: bytes, *, mime_type: str, title: str, claim: LicenseClaim) -> bytes:
+    def sign(
+        self,
+        data: bytes,
+        *,
+        mime_type: str,
+        title: str,
+        claim: LicenseClaim,
+        ingredient: tuple[bytes, str, str] | None = None,
+        edits: tuple[str, ...] = (),
+    ) -> bytes:
+        """`ingredient` (bytes, mime type, title): the image this one was made from, listed
+        as its parent; `edits`: what was done to it, each recorded as a c2pa.edited action."""
+        actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}]
+        if ingredient is not None:
+            actions = [
+                {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}},
+                *({"action": "c2pa.edited", "description": edit} for edit in edits),
+            ]
         manifest = {
             "claim_generator_info": [{"name": "StyleVault", "version": "1"}],
             "title": title,
@@ -180,20 +198,20 @@ class ManifestSigner:
             "assertions": [
                 {
                     "label": "c2pa.actions",
-                    "data": {
-                        "actions": [
-                            {
-                                "action": "c2pa.created",
-                                "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
-                            }
-                        ]
-                    },
+                    "data": {"actions": actions},
                 },
                 {"label": LICENSE_ASSERTION, "data": claim.__dict__},
             ],
         }
         output = io.BytesIO()
         with self._lock, c2pa.Builder(manifest, context=self._context) as builder:
+            if ingredient is not None:
+                source, source_type, source_title = ingredient
+                builder.add_ingredient(
+                    {"title": source_title, "relationship": "parentOf", "label": PARENT_LABEL},
+                    source_type,
+                    io.BytesIO(source),
+                )
             builder.sign(self._signer, mime_type, io.BytesIO(data), output)
         return output.getvalue()
 

@@ -7,11 +7,15 @@ chain back to the training data and the Merkle inclusion proof.
 
 from __future__ import annotations
 
-from stylevault.core.imaging import check_image
+from stylevault.core.imaging import check_image, heavy_work
 from stylevault.generation.models import Image
 from stylevault.provenance import certificates, fingerprints, manifests
 
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
+# The side the uploaded picture is analysed at: above every size the platform renders (1344)
+# and the watermark's detection scale, so marks and fingerprints are read as before, while a
+# picture at the pixel cap costs a few MB instead of hundreds.
+ANALYSIS_SIDE = 2048
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
@@ -31,15 +35,21 @@ def verify_image(upload) -> dict:
     """{"match": False} or the certificate of the image with "match": True and the method."""
     from stylevault.engine.postprocess import identify
 
-    checked = check_image(
-        upload, max_bytes=MAX_VERIFY_BYTES, formats=tuple(MIME_TYPES), min_side=16
-    )
-    found = identify(
-        checked.data,
-        MIME_TYPES[checked.format],
-        index=fingerprints.index(),
-        trust_anchors_pem=manifests.trust_anchors_pem(),
-    )
+    with heavy_work():
+        checked = check_image(
+            upload,
+            max_bytes=MAX_VERIFY_BYTES,
+            formats=tuple(MIME_TYPES),
+            min_side=16,
+            analysis_side=ANALYSIS_SIDE,
+        )
+        found = identify(
+            checked.data,
+            MIME_TYPES[checked.format],
+            index=fingerprints.index(),
+            trust_anchors_pem=manifests.trust_anchors_pem(),
+            picture=checked.picture,
+        )
     image = _image_for(found) if found is not None else None
     if image is None:
         return {"match": False}

@@ -12,8 +12,11 @@ from django.http import QueryDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from stylevault.core.paging import MAX_ID
 from stylevault.engine.sizes import ASPECT_RATIOS
-from stylevault.generation.services import MAX_BLEND
+from stylevault.generation.services import MAX_BLEND, MAX_COUNT, MAX_SEED, MAX_STEPS, MAX_WEIGHT
+
+WEIGHT_BOUNDS = {"min_value": 0.0001, "max_value": MAX_WEIGHT}
 
 BLEND_SLOTS = range(1, MAX_BLEND)  # the page's style plus up to MAX_BLEND - 1 others
 
@@ -69,10 +72,18 @@ class GenerateForm(forms.Form):
     aspect_ratio = forms.ChoiceField(
         label=_("Aspect ratio"), choices=[(r, r) for r in ASPECT_RATIOS], initial="1:1"
     )
-    seed = forms.IntegerField(label=_("Seed (empty for a random one)"), required=False)
-    count = forms.IntegerField(label=_("Number of images"), initial=1, required=False)
-    steps = forms.IntegerField(label=_("Steps (empty for the default)"), required=False)
-    weight = forms.FloatField(label=_("Weight of this style"), initial=1, required=False)
+    seed = forms.IntegerField(
+        label=_("Seed (empty for a random one)"), required=False, min_value=0, max_value=MAX_SEED
+    )
+    count = forms.IntegerField(
+        label=_("Number of images"), initial=1, required=False, min_value=1, max_value=MAX_COUNT
+    )
+    steps = forms.IntegerField(
+        label=_("Steps (empty for the default)"), required=False, min_value=1, max_value=MAX_STEPS
+    )
+    weight = forms.FloatField(
+        label=_("Weight of this style"), initial=1, required=False, **WEIGHT_BOUNDS
+    )
 
 
 class BlendForm(forms.Form):
@@ -82,10 +93,13 @@ class BlendForm(forms.Form):
         super().__init__(*args, **kwargs)
         for n in BLEND_SLOTS:
             self.fields[f"style_{n}"] = forms.IntegerField(
-                label=gettext("Style id %(n)s") % {"n": n}, required=False
+                label=gettext("Style id %(n)s") % {"n": n},
+                required=False,
+                min_value=1,
+                max_value=MAX_ID,
             )
             self.fields[f"weight_{n}"] = forms.FloatField(
-                label=gettext("Weight %(n)s") % {"n": n}, required=False
+                label=gettext("Weight %(n)s") % {"n": n}, required=False, **WEIGHT_BOUNDS
             )
 
     def pairs(self) -> list[tuple[int | None, float | None]]:

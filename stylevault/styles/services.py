@@ -17,7 +17,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image as PILImage
@@ -25,7 +24,9 @@ from PIL import Image as PILImage
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
 from stylevault.core.imaging import CheckedImage, check_image
+from stylevault.core.text import clean_text
 from stylevault.jobs import services as jobs
+from stylevault.mail import services as mail
 from stylevault.provenance.models import EventKind
 from stylevault.provenance.services import record_event
 from stylevault.styles import vault
@@ -58,7 +59,7 @@ def _clean_text(value, field: str, *, max_length: int, required: bool) -> str:
         value = ""
     if not isinstance(value, str):
         raise _invalid(field, _("This field must be text."))
-    value = strip_tags(value).strip()
+    value = clean_text(value)
     if required and not value:
         raise _invalid(field, _("This field is required."))
     if len(value) > max_length:
@@ -92,7 +93,8 @@ def clean_tags(value) -> list[str]:
         value = value.split(",")
     if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
         raise _invalid("tags", _("Tags must be a comma-separated list of words."))
-    tags = list(dict.fromkeys(strip_tags(t).strip().lower() for t in value if t.strip()))
+    cleaned = (clean_text(t).lower() for t in value)
+    tags = list(dict.fromkeys(t for t in cleaned if t))
     if len(tags) > MAX_TAGS:
         raise _invalid("tags", _("At most %(n)s tags are allowed.") % {"n": MAX_TAGS})
     if any(len(t) > MAX_TAG_LENGTH for t in tags):
@@ -384,6 +386,7 @@ def job_failed(*, style_id: int, stage: str, message: str) -> None:
         subject=style,
         data={"style": style.name, "stage": stage},
     )
+    _mail_artist(style, "training_failed")
 
 
 def save_check_artifacts(
@@ -439,6 +442,7 @@ def check_finished(*, style_id: int, report: dict) -> None:
             subject=style,
             data={"style": style.name, "in_review": True},
         )
+        _mail_artist(style, "style_held")
         return
     _publish(style)
     notify(
@@ -446,6 +450,17 @@ def check_finished(*, style_id: int, report: dict) -> None:
         kind="model_training_completed",
         subject=style,
         data={"style": style.name, "in_review": False},
+    )
+    _mail_artist(style, "training_finished")
+
+
+def _mail_artist(style: Style, kind: str, **context) -> None:
+    """The artist's e-mail about their style (stylevault.mail), once per change of state."""
+    mail.queue(
+        user_id=style.artist_id,
+        kind=kind,
+        key=f"style:{style.pk}:{kind}:{style.updated_at.isoformat()}",
+        context={"style": style.name, **context},
     )
 
 
@@ -500,6 +515,7 @@ def review_style(*, operator, style_id: int, approve: bool, reason: str = "") ->
         else:
             style.status = StyleStatus.REJECTED
             style.save(update_fields=["status", "review_reason", "reviewed_by", "updated_at"])
+        _mail_artist(style, "review_outcome", approved=approve, reason=reason)
     return style
 
 

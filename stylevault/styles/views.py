@@ -208,6 +208,8 @@ def generate(request: HttpRequest, style_id: int) -> HttpResponse:
             generation = generation_services.request_generation(
                 user=request.user, body=generator.body(style.pk), idempotency_key=generator.key
             )
+        except errors.RateLimited:
+            raise  # 429 with Retry-After (web.middleware), as the API answers
         except errors.DomainError as exc:
             apply_service_error(generator.main, exc)
         else:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from stylevault.accounts import selectors, services
-from stylevault.core import api, errors, ratelimit
+from stylevault.core import api, errors
 from stylevault.web import forms
 from stylevault.web.pages import apply_service_error
 
@@ -48,24 +48,22 @@ def signup(request):
 @require_http_methods(["GET", "POST"])
 def login_page(request):
     form = forms.LoginForm(request.POST or None)
-    if request.method == "POST":
-        wait = ratelimit.hit("login", f"ip:{ratelimit.client_ip(request)}", settings.RATE_LOGIN)
-        if wait is not None:
-            response = render(
-                request, "web/login.html", {"form": form, "retry_after": wait}, status=429
-            )
-            response["Retry-After"] = str(wait)
-            return response
-        if form.is_valid():
+    if request.method == "POST" and form.is_valid():
+        try:
             user = authenticate(
                 request,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
             )
-            if user is not None:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return redirect(_safe_next(request) or "web:me")
-            form.add_error(None, _("Wrong username or password."))
+        except errors.RateLimited as exc:  # accounts.backends.LoginLimitBackend
+            context = {"form": form, "retry_after": exc.retry_after}
+            response = render(request, "web/login.html", context, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        if user is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(_safe_next(request) or "web:me")
+        form.add_error(None, _("Wrong username or password."))
     google = settings.GOOGLE_SIGNIN_ENABLED
     return render(request, "web/login.html", {"form": form, "google": google})
 
@@ -199,9 +197,24 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
+    known = errors.for_request_limit(exception) if exception is not None else None
+    if known is not None:
+        return error_page(request, known)
     if _is_api(request):
         return api.error_response("VALIDATION_ERROR", 400, _("The request could not be read."))
     return render(request, "web/error.html", {"title": _("Bad request")}, status=400)
+
+
+def error_page(request, exc: errors.DomainError) -> HttpResponse:
+    """A domain error no view handled: the envelope for the API, the error page otherwise,
+    with the documented status (and Retry-After when rate-limited)."""
+    if _is_api(request):
+        response = api.error_response(exc.code, exc.status, exc.message, exc.details)
+    else:
+        response = render(request, "web/error.html", {"title": exc.message}, status=exc.status)
+    if isinstance(exc, errors.RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def permission_denied(request, exception=None):

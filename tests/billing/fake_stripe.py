@@ -4,10 +4,10 @@ it over HTTP (STYLEVAULT_STRIPE_API_BASE), so nothing of ours is mocked."""
 from __future__ import annotations
 
 import itertools
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
+
+from tests.billing.fake_http import FakeServer
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict:
@@ -39,54 +39,29 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict:
     return root
 
 
-class FakeStripe:
+class FakeStripe(FakeServer):
+    extra_headers = {"Request-Id": "req_fake"}
+
     def __init__(self):
         self.requests: list[dict] = []
         self.subscriptions: dict[str, dict] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Request-Id", "req_fake")
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _handle(self, method: str):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                params = unflatten(parse_qsl(raw, keep_blank_values=True))
-                with fake._lock:
-                    fake.requests.append(
-                        {
-                            "method": method,
-                            "path": self.path,
-                            "params": params,
-                            "idempotency_key": self.headers.get("Idempotency-Key"),
-                            "authorization": self.headers.get("Authorization"),
-                        }
-                    )
-                status, body = fake.route(method, self.path.split("?")[0], params)
-                self._answer(status, body)
-
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def answer(self, method: str, path: str, headers, raw: bytes) -> tuple[int, dict]:
+        params = unflatten(parse_qsl(raw.decode(), keep_blank_values=True))
+        with self._lock:
+            self.requests.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "params": params,
+                    "idempotency_key": headers.get("Idempotency-Key"),
+                    "authorization": headers.get("Authorization"),
+                }
+            )
+        return self.route(method, path.split("?")[0], params)
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"
@@ -132,7 +107,3 @@ class FakeStripe:
 
     def calls(self, path: str) -> list[dict]:
         return [r for r in self.requests if r["path"].split("?")[0] == path]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

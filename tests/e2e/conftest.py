@@ -35,6 +35,7 @@ def live_server_url(tmp_path_factory):
         # One budget for every e2e test from 127.0.0.1, schemathesis's fuzzed log-ins included
         # (the limit itself is tested in tests/accounts and tests/ops/test_ratelimit.py).
         "STYLEVAULT_RATE_LOGIN": "5000/5m",
+        "STYLEVAULT_RATE_LOGIN_ACCOUNT": "5000/15m",
         "STYLEVAULT_RATE_API": "100000/m",
         # The demo style `up` loads into the empty database trains in seconds, not a minute.
         "STYLEVAULT_TRAINING": '{"steps": 8, "rank": 4, "resolution": 64, "learning_rate": 0.01}',

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.django_db
 
 def test_wallet_and_me(user, token_client):
     client = token_client(user)
-    assert client.get("/api/v1/wallet").json() == {"balance": 0, "held": 0}
+    assert client.get("/api/v1/wallet").json() == {"balance": 0, "held": 0, "debt": 0}
     services.grant_credits(user=user, amount=70, reason="welcome")
     services.reserve(user=user, amount=20)
-    assert client.get("/api/v1/wallet").json() == {"balance": 50, "held": 20}
+    assert client.get("/api/v1/wallet").json() == {"balance": 50, "held": 20, "debt": 0}
     me = client.get("/api/v1/me").json()
     assert (me["credits"], me["tier"]) == (50, "free")
 
@@ -45,7 +45,8 @@ def test_transactions_are_signed_and_paginated(user, make_user, token_client):
     # other people's movements never show
     other = token_client(artist).get("/api/v1/wallet/transactions").json()["results"]
     assert [(r["kind"], r["amount"], r["account"]) for r in other] == [("capture", 7, "earnings")]
-    assert_error(client.get("/api/v1/wallet/transactions?cursor=garbage"), 404, "NOT_FOUND")
+    # a cursor we did not hand out is bad input, as on every list (issue 21)
+    assert_error(client.get("/api/v1/wallet/transactions?cursor=garbage"), 400, "VALIDATION_ERROR")
 
 
 def test_grant_credits_command(user, capsys):

@@ -72,10 +72,10 @@ def signalled():
 
 def test_a_request_is_answered_and_closed_in_one_reused_thread(signalled):
     async def twice():
-        return [await _call(_scope("GET", "/healthz")) for _ in range(2)]
+        return [await _call(_scope("GET", "/favicon.ico")) for _ in range(2)]
 
-    for status, headers, body in asyncio.run(twice()):
-        assert status == 200 and json.loads(body)["status"] == "ok"
+    for status, headers, _body in asyncio.run(twice()):
+        assert status == 204
         assert headers["x-content-type-options"] == "nosniff"
         assert "content-security-policy" in headers
     assert len(signalled["started"]) == 2 and signalled["finished"] == signalled["started"]
@@ -124,7 +124,8 @@ def test_marked_reads_run_on_the_loop_thread_and_everything_else_hops(make_user,
     assert health[0] == 200 and patched[0] == 200 and json.loads(patched[2])["locale"] == "ko"
     on_loop, health_thread, patch_thread = signalled["started"]
     assert on_loop == loop_thread, "GET /me (marked inline) ran on the event loop's thread"
-    assert health_thread != loop_thread and patch_thread != loop_thread
+    assert health_thread == loop_thread, "/healthz is marked too: it never waits for a turn"
+    assert patch_thread != loop_thread
 
 
 def test_after_an_inline_request_the_loop_is_back_and_blocking_calls_are_refused_again():
@@ -175,6 +176,8 @@ def test_inline_can_be_switched_off(make_user, signalled, monkeypatch):
         ("GET", "/api/v1/no-such-thing", b"", False),
         ("GET", "/api/v1/" + "x" * 10_000, b"", False),
         ("GET", "/en/", b"", False),
+        ("GET", "/healthz", b"", True),  # never waits behind busy request threads
+        ("GET", "/readyz", b"", False),
     ],
 )
 def test_only_marked_api_reads_are_inline(method, path, query, inline):

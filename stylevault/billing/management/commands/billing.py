@@ -1,8 +1,10 @@
-"""`stylevault billing tick|payouts|send-payouts|export-payouts|distribute-reserve`."""
+"""`stylevault billing tick|payouts|send-payouts|export-payouts|distribute-reserve`.
+
+`payouts` (monthly) also e-mails every artist their statement of the month before."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -32,6 +34,9 @@ class Command(BaseCommand):
         elif action == "payouts":
             batch = services.create_payout_batch()
             self.stdout.write(f"payout batch #{batch.pk}" if batch else "nobody to pay")
+            last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
+            sent = services.send_artist_statements(month=last_month)
+            self.stdout.write(f"{sent} statements of {last_month:%Y-%m} queued")
         elif action == "send-payouts":
             self.stdout.write(str(services.send_payout_batch(batch_id=options["batch"])))
         elif action == "export-payouts":

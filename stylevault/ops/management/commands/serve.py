@@ -17,10 +17,18 @@ APP = "stylevault.asgi:application"
 UVICORN = dict(
     access_log=False,
     lifespan="on",
-    proxy_headers=True,
     server_header=False,
     timeout_graceful_shutdown=8,  # open streams (SSE) end before a supervisor's 10 s
 )
+
+
+def proxy_options() -> dict:
+    """X-Forwarded-For and -Proto are believed only from STYLEVAULT_TRUSTED_PROXIES (none by
+    default): otherwise any client could pick the address its log-in limits count under."""
+    from django.conf import settings
+
+    trusted = settings.STYLEVAULT_TRUSTED_PROXIES
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 class Command(BaseCommand):
@@ -45,14 +53,14 @@ class Command(BaseCommand):
         os.environ["STYLEVAULT_WEB_PROCESSES"] = str(processes)  # rate limits share by it
         if options["socket_fd"] is not None:
             _end_with_parent(options["parent"])
-            server = uvicorn.Server(uvicorn.Config(APP, **UVICORN))
+            server = uvicorn.Server(uvicorn.Config(APP, **UVICORN, **proxy_options()))
             server.run(sockets=[socket.socket(fileno=options["socket_fd"])])
             if not server.started:
                 raise SystemExit(STARTUP_FAILURE)  # the parent then stops
         elif processes > 1 and hasattr(socket, "SO_REUSEPORT"):
             _serve_on_sockets_of_their_own(host, port, processes)
         else:
-            uvicorn.run(APP, host=host, port=port, workers=processes, **UVICORN)
+            uvicorn.run(APP, host=host, port=port, workers=processes, **UVICORN, **proxy_options())
 
 
 def _serve_on_sockets_of_their_own(host: str, port: int, processes: int) -> None:

@@ -1,0 +1,1 @@
+"""Provider events and APIs turned into calls of billing's domain services."""
