@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/stylevault
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench setup services messages fonts clean
+.PHONY: run distributed test test-sqlite test-postgres lint bench setup services messages fonts clean tiny-model
 
 setup: $(STAMP) messages fonts
 
@@ -35,6 +35,10 @@ run: setup
 services:
 	bash scripts/ensure-services.sh
 
+# PostgreSQL, RabbitMQ, Redis, an S3 server, 2 web processes and 2 workers (docs/deploy.md).
+distributed: setup services
+	$(BIN)/python scripts/distributed.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check stylevault tests
 	$(BIN)/ruff format --check stylevault tests
@@ -52,6 +56,10 @@ test-postgres:
 
 bench: setup services
 	$(BIN)/python tests/bench/run.py
+
+# Retrains the built-in model's committed weights from their seed (about an hour on 2 cores).
+tiny-model: $(STAMP)
+	$(BIN)/stylevault build-tiny-model
 
 clean:
 	rm -rf $(VENV) var test-artifacts

@@ -7,6 +7,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
+    from stylevault.ops.processes import end_with_parent
+
+    end_with_parent()  # first: a child of `up` or `serve` must not outlive its parent
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stylevault.settings")
     from stylevault.core.config import ConfigError
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "stylevault.provenance",
     "stylevault.styles",
     "stylevault.generation",
+    "stylevault.photos",
     "stylevault.community",
     "stylevault.notifications",
     "stylevault.campaigns",
@@ -285,6 +286,7 @@ STYLEVAULT_PAYOUT_USD_CENTS_PER_CREDIT = CONFIG.payments["payout_usd_cents_per_c
 STYLEVAULT_BASE_MODEL = CONFIG.base_model
 STYLEVAULT_TRAINING = CONFIG.engine["training"]  # overrides of the training defaults
 STYLEVAULT_STYLE_CHECKS = CONFIG.engine["checks"]
+STYLEVAULT_JOB_TIME_LIMITS = CONFIG.engine["job_time_limits"]  # overrides of the kinds' limits
 STYLEVAULT_LORA_CACHE_SIZE = CONFIG.engine["lora_cache_size"]
 STYLEVAULT_MAX_LORA_BYTES = CONFIG.engine["max_lora_bytes"]
 # Generation jobs one worker claims and renders together (1: one at a time), how long a lone
@@ -295,6 +297,12 @@ STYLEVAULT_BATCH_WAIT_MS = CONFIG.engine["batch_wait_ms"]
 STYLEVAULT_BATCH_EXACT = CONFIG.engine["batch_exact"]
 STYLEVAULT_TORCH_THREADS = CONFIG.engine["torch_threads"]
 STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"]
+# Photo studio: img2img strength and steps of the variants, the face rule, the safety hook.
+STYLEVAULT_PHOTO_STRENGTH = 0.6
+STYLEVAULT_PHOTO_STEPS = 20
+STYLEVAULT_PHOTO_FACE_RULES = {"accept": 0.7, "reject": 0.4, "min_fraction": 0.1}
+STYLEVAULT_SAFETY_CLASSIFIER = ""  # "module:function" scoring a PIL image; see photos.safety
+STYLEVAULT_SAFETY_THRESHOLD = 0.5
 # The site's address as seen from outside, for links written into files (certificates).
 STYLEVAULT_PUBLIC_URL = CONFIG.engine["public_url"]
 STYLEVAULT_BLOCKED_TERMS = CONFIG.engine["blocked_terms"]

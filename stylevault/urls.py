@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("stylevault.notifications.urls")),
     path("", include("stylevault.styles.urls")),
     path("", include("stylevault.generation.urls")),
+    path("", include("stylevault.photos.urls")),
     path("", include("stylevault.campaigns.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
@@ -43,6 +44,7 @@ urlpatterns = [
         path("", include("stylevault.styles.page_urls")),
         path("", include("stylevault.generation.page_urls")),
         path("", include("stylevault.provenance.page_urls")),
+        path("", include("stylevault.photos.page_urls")),
         path("", include("stylevault.campaigns.page_urls")),
         path("", include("stylevault.mail.page_urls")),
         prefix_default_language=True,

@@ -20,7 +20,7 @@ from stylevault.campaigns.models import (
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
 from stylevault.core.paging import MAX_ID
-from stylevault.generation.api import ErrorOut, GenerationThrottle
+from stylevault.generation.api import ErrorOut
 from stylevault.generation.models import GenerationStatus
 from stylevault.web.files import stored_file_response
 
@@ -353,9 +353,8 @@ def draft_payload(draft) -> dict:
 
 
 class MessagesView(APIView):
-    def get_throttles(self):
-        return [*super().get_throttles(), GenerationThrottle()]
-
+    # The generation rate limit is enforced where the picture is requested
+    # (generation.services.request_generation), so pages and API share it.
     @extend_schema(tags=["campaigns"], request=MessageIn, responses={202: TurnOut})
     def post(self, request, session_id: int):
         data = validated(MessageIn, request.data)

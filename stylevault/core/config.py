@@ -153,9 +153,11 @@ def sqlite_database(path: Path) -> dict:
 
 def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list[str]) -> str:
     value = env.get(name, "").strip()
-    if value and urlparse(value).scheme not in schemes:
+    scheme = urlparse(value).scheme
+    if value and scheme not in schemes:
         allowed = ", ".join(sorted(f"{s}://" for s in schemes))
-        problems.append(f"{name} must start with one of {allowed}, got {value!r}")
+        # Only the scheme is echoed: the rest of such a URL may hold a password.
+        problems.append(f"{name} must start with one of {allowed}, got {scheme or 'none'}://")
     return value
 
 
@@ -352,9 +354,6 @@ def _payments(env: dict[str, str], problems: list[str]) -> dict:
         "toss_secret_key": env.get("STYLEVAULT_TOSS_SECRET_KEY", "").strip(),
         "toss_api_url": _check_url(env, "STYLEVAULT_TOSS_API_URL", {"http", "https"}, problems)
         or "https://api.tosspayments.com",
-        "email_url": _check_url(
-            env, "STYLEVAULT_EMAIL_URL", {"smtp", "smtp+tls", "smtps"}, problems
-        ),
         "credit_packs": packs,
         "subscription_tiers": tiers or {},
         "platform_fee_percent": _number_setting(
@@ -427,6 +426,7 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "generation_expiry_minutes": int(
             _number_setting(env, "STYLEVAULT_GENERATION_EXPIRY_MINUTES", "30", 1, 1440, problems)
         ),
+        "job_time_limits": _job_time_limits(env, problems),
         # Campaign copy: an OpenAI-compatible base URL (unset: the built-in template writer).
         "llm_url": env.get("STYLEVAULT_LLM_URL", "").strip(),
         "llm_api_key": env.get("STYLEVAULT_LLM_API_KEY", "").strip(),
@@ -435,3 +435,22 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
             _number_setting(env, "STYLEVAULT_LLM_TIMEOUT", "20", 1, 300, problems)
         ),
     }
+
+
+def _job_time_limits(env: dict[str, str], problems: list[str]) -> dict[str, dict[str, float]]:
+    """STYLEVAULT_JOB_TIME_LIMITS: {"kind": {"seconds": S, "per_item": P}} (or {"kind": S}),
+    the longest one attempt of a job of that kind may run: S + P × its items (images)."""
+    name = "STYLEVAULT_JOB_TIME_LIMITS"
+    limits: dict[str, dict[str, float]] = {}
+    for kind, value in (_json_setting(env, name, dict, problems) or {}).items():
+        spec = value if isinstance(value, dict) else {"seconds": value}
+        numbers = [spec.get("seconds"), spec.get("per_item", 0)]
+        if set(spec) - {"seconds", "per_item"} or not all(
+            isinstance(n, int | float) and not isinstance(n, bool) and n >= 0 for n in numbers
+        ):
+            problems.append(
+                f"{name}: {kind!r} needs seconds (and optionally per_item), numbers ≥ 0"
+            )
+            continue
+        limits[kind] = {"seconds": float(numbers[0]), "per_item": float(numbers[1])}
+    return limits

@@ -33,6 +33,8 @@ MAGIC = {
     "JPEG": (b"\xff\xd8\xff",),
     "WEBP": (b"RIFF",),
 }
+# HEIF/HEIC (phones): an ISO-BMFF `ftyp` box at byte 4 whose major brand is one of these.
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 # More pixels than any legitimate upload needs; beyond it decoding is refused as a bomb.
 MAX_PIXELS = 40_000_000
 IMAGE_SLOTS = max(1, int(os.environ.get("STYLEVAULT_IMAGE_SLOTS", "2")))
@@ -87,6 +89,8 @@ class CheckedImage:
 
 
 def _sniff(head: bytes) -> str | None:
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "HEIF"
     for fmt, signatures in MAGIC.items():
         if any(head.startswith(sig) for sig in signatures):
             if fmt == "WEBP" and head[8:12] != b"WEBP":
@@ -118,6 +122,8 @@ def check_image(
             _("%(name)s is empty.") % {"name": name}, details={"file": name}
         )
     fmt = _sniff(data[:16])
+    if fmt == "HEIF" and fmt in formats:
+        _register_heif()
     if fmt not in formats:
         raise errors.UnsupportedMediaType(
             _("%(name)s is not a %(formats)s image (checked by its content, not its name).")
@@ -133,6 +139,13 @@ def check_image(
         )
     digest = hashlib.sha256(data).hexdigest()
     return CheckedImage(name, fmt, width, height, digest, data, picture)
+
+
+def _register_heif() -> None:
+    """Teaches Pillow to open HEIF/HEIC, on the first upload that needs it."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _too_large(name: str, max_bytes: int) -> errors.FileTooLarge:

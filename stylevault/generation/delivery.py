@@ -31,8 +31,11 @@ def artist_signature(artist_id: int):
         return Image.open(handle).convert("RGBA")
 
 
-def finish_all(generation: Generation, blend, raw_images) -> list[dict]:
-    """Signs, marks and stores each image; returns what the success hook records per image."""
+def finish_all(
+    generation: Generation, blend, raw_images, seeds: list[int] | None = None
+) -> list[dict]:
+    """Signs, marks and stores each image; returns what the success hook records per image.
+    `seeds` names each image's seed where it is not `seed + position % count`."""
     from stylevault.engine.postprocess import ImageMetadata, finish_image
 
     primary = blend[0]
@@ -42,7 +45,7 @@ def finish_all(generation: Generation, blend, raw_images) -> list[dict]:
     out = []
     for position, pixels in enumerate(raw_images):
         prompt = generation.prompts[position // generation.count]
-        seed = generation.seed + position % generation.count
+        seed = seeds[position] if seeds else generation.seed + position % generation.count
         mark = image_mark(generation.pk, position)
         finished = finish_image(
             pixels,

@@ -256,8 +256,28 @@ def request_generation(*, user, body: dict, idempotency_key: str = "") -> Genera
         raise
 
 
+def create_generation(
+    *, user, request: GenerationRequest, job_kind: str, job_payload: dict, render_key: str
+) -> Generation:
+    """The generation, its hold and a job of another app's kind (e.g. the photo studio's
+    img2img variants), inside the caller's transaction; the job's hooks must deliver or fail
+    it as the generation job does."""
+    return _create(
+        user, request, "", "", job_kind=job_kind, job_payload=job_payload, render_key=render_key
+    )
+
+
 @transaction.atomic
-def _create(user, request: GenerationRequest, key: str, body_hash: str) -> Generation:
+def _create(
+    user,
+    request: GenerationRequest,
+    key: str,
+    body_hash: str,
+    *,
+    job_kind: str = GENERATION_JOB,
+    job_payload: dict | None = None,
+    render_key: str = "",
+) -> Generation:
     tier = tier_of(user)
     expiry = timedelta(minutes=settings.STYLEVAULT_GENERATION_EXPIRY_MINUTES)
     generation = Generation.objects.create(
@@ -269,7 +289,7 @@ def _create(user, request: GenerationRequest, key: str, body_hash: str) -> Gener
         count=request.count,
         steps=request.steps,
         cost=request.cost(),
-        render_key=request.render_key(),
+        render_key=render_key or request.render_key(),
         idempotency_key=key,
         request_hash=body_hash,
     )
@@ -294,13 +314,18 @@ def _create(user, request: GenerationRequest, key: str, body_hash: str) -> Gener
         metadata={"generation_id": generation.pk},
     )
     generation.job = jobs.enqueue(
-        kind=GENERATION_JOB,
+        kind=job_kind,
         # Jobs of one batch key can share a pipeline call (same native size and step count).
-        payload={"generation_id": generation.pk, "batch_key": request.batch_key()},
+        payload={
+            **(job_payload or {}),
+            "generation_id": generation.pk,
+            "batch_key": request.batch_key(),
+        },
         owner=user,
         priority=tier.queue_priority,
         max_running=tier.max_concurrent_jobs,
         expires_in=expiry,
+        items=generation.count,
     )
     generation.save(update_fields=["hold", "job"])
     return generation

@@ -193,6 +193,9 @@ handler(
     queue="generation",
     lease_seconds=120,
     max_attempts=3,
+    # A real GPU renders an image in seconds; this much means a stalled driver or a deadlock.
+    time_limit_seconds=600,
+    time_limit_per_item_seconds=60,
     on_success=_delivered,
     on_failure=_failed,
     on_retry=_refuse_retry,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from stylevault.jobs.registry import Handler
 
 # Broker queues are named "<prefix><job queue>", so several deployments can share a vhost.
 BROKER_QUEUE_PREFIX = "stylevault."
@@ -44,3 +50,23 @@ def batch_size() -> int:
 def batch_wait_seconds() -> float:
     """How long a lone batchable job waits for companions (0 turns batching off)."""
     return max(0.0, float(getattr(settings, "STYLEVAULT_BATCH_WAIT_MS", 0)) / 1000)
+
+
+def extra_job_modules() -> list[str]:
+    """STYLEVAULT_JOB_MODULES: modules (comma-separated) that register more job handlers, for
+    every process that runs jobs or their hooks (workers, and `up`, which hands back the jobs
+    of a worker that died)."""
+    return [m.strip() for m in os.environ.get("STYLEVAULT_JOB_MODULES", "").split(",") if m.strip()]
+
+
+def time_limit_seconds(spec: Handler, *, items: int = 1) -> int | None:
+    """How long one attempt of a job of this kind with `items` items (images) may run:
+    STYLEVAULT_JOB_TIME_LIMITS for its kind, else what the kind declares; None: no limit."""
+    override = (getattr(settings, "STYLEVAULT_JOB_TIME_LIMITS", None) or {}).get(spec.kind)
+    if override is not None:
+        base, per_item = override["seconds"], override["per_item"]
+    elif spec.time_limit_seconds is not None:
+        base, per_item = spec.time_limit_seconds, spec.time_limit_per_item_seconds
+    else:
+        return None
+    return max(1, math.ceil(base + per_item * max(1, items)))

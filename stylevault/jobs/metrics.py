@@ -33,7 +33,10 @@ def observe(*, kind: str, status: str, seconds: float) -> None:
 
 
 class QueueDepthCollector:
-    """stylevault_job_queue_depth{queue, status}: queued and running jobs, read at scrape."""
+    """Read at scrape: stylevault_job_queue_depth{queue, status} (queued and running jobs),
+    and the autoscaling signals stylevault_job_backlog{queue, priority} (jobs that could run
+    now) and stylevault_job_oldest_age_seconds{queue, priority} (how long the oldest of them
+    has waited); priority is the owner tier's queue priority (docs/deploy.md, Autoscaling)."""
 
     def describe(self):
         return []
@@ -41,19 +44,32 @@ class QueueDepthCollector:
     def collect(self):
         from stylevault.jobs import selectors
 
-        gauge = GaugeMetricFamily(
+        depth = GaugeMetricFamily(
             "stylevault_job_queue_depth",
             "Jobs waiting or running, by queue and status.",
             labels=["queue", "status"],
         )
+        backlog = GaugeMetricFamily(
+            "stylevault_job_backlog",
+            "Jobs that could run now, by queue and tier priority.",
+            labels=["queue", "priority"],
+        )
+        oldest = GaugeMetricFamily(
+            "stylevault_job_oldest_age_seconds",
+            "Age of the oldest job that could run now, by queue and tier priority.",
+            labels=["queue", "priority"],
+        )
         try:
-            depths = selectors.queue_depths()
+            depths, waiting = selectors.queue_depths(), selectors.backlog()
         except Exception:  # a scrape must never fail because the database is away
             log.warning("queue depth unavailable", exc_info=True)
-            depths = []
+            depths, waiting = [], []
         for queue, status, count in depths:
-            gauge.add_metric([queue, status], count)
-        yield gauge
+            depth.add_metric([queue, status], count)
+        for queue, priority, count, age in waiting:
+            backlog.add_metric([queue, str(priority)], count)
+            oldest.add_metric([queue, str(priority)], age)
+        yield from (depth, backlog, oldest)
 
 
 _installed = threading.Lock()

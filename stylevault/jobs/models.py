@@ -64,6 +64,10 @@ class Job(models.Model):
     run_after = models.DateTimeField(_("not before"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    # Each attempt may run this long before it fails with TIME_LIMIT (worker and reaper).
+    time_limit_seconds = models.PositiveIntegerField(
+        _("time limit (seconds)"), null=True, blank=True
+    )
 
     progress = models.JSONField(_("progress"), default=dict, blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)

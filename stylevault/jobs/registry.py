@@ -62,6 +62,10 @@ class Handler:
     # Jobs of this kind may be claimed together (same `batch_key` in their payloads) and meet
     # at `ctx.gathering` to do their work in one go.
     batchable: bool = False
+    # Each attempt may run this long (plus per_item for each item of the job), then it fails
+    # with TIME_LIMIT. None: no limit. STYLEVAULT_JOB_TIME_LIMITS overrides (jobs/conf.py).
+    time_limit_seconds: float | None = None
+    time_limit_per_item_seconds: float = 0.0
 
     def backoff(self, attempt: int) -> float:
         """Seconds before attempt `attempt + 1`: exponential, capped."""
@@ -83,6 +87,8 @@ def handler(
     on_failure: JobHook | None = None,
     on_retry: JobHook | None = None,
     batchable: bool = False,
+    time_limit_seconds: float | None = None,
+    time_limit_per_item_seconds: float = 0.0,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Registers the decorated function as the handler of `kind` (queue defaults to kind)."""
     if max_attempts < 1 or lease_seconds < 1:
@@ -101,6 +107,8 @@ def handler(
             on_failure=on_failure,
             on_retry=on_retry,
             batchable=batchable,
+            time_limit_seconds=time_limit_seconds,
+            time_limit_per_item_seconds=time_limit_per_item_seconds,
         )
         return func
 

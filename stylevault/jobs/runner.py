@@ -38,6 +38,10 @@ DEFAULT_GRACE_SECONDS = 8.0
 STOP_CANCELLED = "cancelled"
 STOP_LEASE_LOST = "lease_lost"
 STOP_SHUTDOWN = "shutdown"
+STOP_TIME_LIMIT = "time_limit"
+# A handler past its time limit that has not stopped this long after (a step that itself
+# hangs): its job is failed and the process exits, to be restarted clean by its supervisor.
+EXIT_RECYCLE = 75
 
 # A boot token makes worker ids unique even when a pid is reused after a restart.
 _BOOT = secrets.token_hex(3)
@@ -90,11 +94,18 @@ class JobContext:
         self._lease_lost = False
         self._last_progress_write = 0.0
         self.renewed_at = time.monotonic()
+        limit = job.time_limit_seconds
+        self.deadline = None if limit is None else self.renewed_at + limit
+
+    def past_deadline(self, *, by: float = 0.0) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline + by
 
     @property
     def stop_reason(self) -> str | None:
         if self._lease_lost:
             return STOP_LEASE_LOST
+        if self.past_deadline():
+            return STOP_TIME_LIMIT
         if self._cancel_requested:
             return STOP_CANCELLED
         if self._shutdown.grace_over():
@@ -102,7 +113,8 @@ class JobContext:
         return None
 
     def should_stop(self) -> bool:
-        """True once the job is cancelled, its lease is lost, or the worker must stop."""
+        """True once the job is cancelled, its lease is lost, its time is up, or the worker
+        must stop."""
         return self.stop_reason is not None
 
     def raise_if_stopped(self) -> None:
@@ -138,7 +150,10 @@ class LeaseKeeper:
     """One thread per process that renews the leases of running jobs every lease/3 seconds.
 
     It keeps a job's lease while the handler is busy in a long step without reporting
-    progress (loading a model, one slow denoising step), and it notices cancel requests.
+    progress (loading a model, one slow denoising step), and it notices cancel requests. A
+    handler still running `hang_seconds` past its job's time limit is stuck inside a step
+    (a driver stall, a deadlock) that no stop signal reaches: the keeper fails that job, hands
+    the process's other jobs back, and ends the process (EXIT_RECYCLE) for a clean restart.
     """
 
     TICK_SECONDS = 0.2
@@ -147,6 +162,8 @@ class LeaseKeeper:
         self._contexts: set[JobContext] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.hang_seconds = DEFAULT_GRACE_SECONDS
+        self._idle_since = time.monotonic()
 
     def track(self, ctx: JobContext) -> None:
         with self._lock:
@@ -160,11 +177,22 @@ class LeaseKeeper:
     def untrack(self, ctx: JobContext) -> None:
         with self._lock:
             self._contexts.discard(ctx)
+            if not self._contexts:
+                self._idle_since = time.monotonic()
+
+    def idle_seconds(self) -> float:
+        """How long this process has run no job (0 while it runs one)."""
+        with self._lock:
+            return 0.0 if self._contexts else time.monotonic() - self._idle_since
 
     def _due(self) -> list[JobContext]:
         now = time.monotonic()
         with self._lock:
             return [c for c in self._contexts if now - c.renewed_at >= c.job.lease_seconds / 3]
+
+    def _hung(self) -> list[JobContext]:
+        with self._lock:
+            return [c for c in self._contexts if c.past_deadline(by=self.hang_seconds)]
 
     def _run(self) -> None:
         while True:
@@ -175,8 +203,23 @@ class LeaseKeeper:
                     close_old_connections()
                 for ctx in due:
                     ctx.renew()
+                hung = self._hung()
+                if hung:
+                    self._recycle(hung)
             except Exception:  # this thread must outlive any error, or leases silently lapse
                 log.exception("lease keeper round failed")
+
+    def _recycle(self, hung: list[JobContext]) -> None:
+        close_old_connections()
+        with self._lock:
+            others = [c for c in self._contexts if c not in hung]
+        for ctx in hung:
+            log.error("job %s is stuck past its time limit; recycling this process", ctx.job.pk)
+            _fail_time_limit(ctx)
+        for ctx in others:
+            services.release(ctx.job)
+        logging.shutdown()
+        os._exit(EXIT_RECYCLE)
 
 
 KEEPER = LeaseKeeper()
@@ -259,10 +302,17 @@ def _stopped(ctx: JobContext) -> str | None:
     reason = ctx.stop_reason
     if reason == STOP_LEASE_LOST:
         return None  # the reaper or another worker owns the job now
+    if reason == STOP_TIME_LIMIT:
+        return _fail_time_limit(ctx)
     if reason == STOP_SHUTDOWN:
         return services.release(ctx.job)
     # Cancelled (or a handler that stopped on its own: the cancel check settles it).
     return services.fail(ctx.job, message="stopped", code="STOPPED", retry=True)
+
+
+def _fail_time_limit(ctx: JobContext) -> str | None:
+    limit = ctx.job.time_limit_seconds
+    return services.fail(ctx.job, message=services.time_limit_message(limit), code="TIME_LIMIT")
 
 
 def _describe(exc: Exception) -> str:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -44,6 +44,20 @@ def queue_depths() -> list[tuple[str, str, int]]:
         .order_by()
     )
     return [(queue, status, n) for queue, status, n in rows]
+
+
+def backlog() -> list[tuple[str, int, int, float]]:
+    """(queue, priority, jobs waiting that could run now, age in seconds of the oldest): what
+    an autoscaler scales workers by. The priority is the owner tier's queue priority."""
+    now = timezone.now()
+    rows = (
+        Job.objects.filter(status=JobStatus.QUEUED)
+        .filter(Q(run_after__isnull=True) | Q(run_after__lte=now))
+        .values_list("queue", "priority")
+        .annotate(n=Count("id"), oldest=Min("created_at"))
+        .order_by()
+    )
+    return [(q, p, n, max(0.0, (now - oldest).total_seconds())) for q, p, n, oldest in rows]
 
 
 def claimable(*, queue: str, kinds: list[str] | None = None) -> QuerySet[Job]:

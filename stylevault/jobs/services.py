@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stylevault.core import errors
-from stylevault.jobs import dispatch, progress, registry, sql
+from stylevault.jobs import conf, dispatch, progress, registry, sql
 from stylevault.jobs.models import (
     TERMINAL_STATUSES,
     UNSUCCESSFUL_STATUSES,
@@ -65,12 +65,14 @@ def enqueue(
     lease_seconds: int | None = None,
     expires_in: timedelta | None = None,
     delay: timedelta | None = None,
+    items: int = 1,
 ) -> Job:
     """Queues a job of a registered kind, inside the caller's transaction.
 
     Workers are woken after the commit, so a job is never seen before the caller's other
     writes (a credit hold, say). `priority` and `max_running` come from the owner's tier;
-    `expires_in` bounds how long it may wait for a worker before it expires.
+    `expires_in` bounds how long it may wait for a worker before it expires; `items` (the
+    images of a generation) scales the kind's time limit.
     """
     spec = registry.get(kind)
     if spec is None:
@@ -88,6 +90,7 @@ def enqueue(
             max_running=max_running,
             max_attempts=max_attempts or spec.max_attempts,
             lease_seconds=lease_seconds or spec.lease_seconds,
+            time_limit_seconds=conf.time_limit_seconds(spec, items=items),
             run_after=now + delay if delay else None,
             expires_at=now + expires_in if expires_in else None,
             created_at=now,
@@ -123,12 +126,17 @@ def claim(*, queues: Sequence[str], worker: str, kinds: Sequence[str] | None = N
     dialect = sql.dialect(connection)
     if dialect.probe_before_claim and not _anything_waiting(queues, kinds):
         return None
-    with transaction.atomic():
-        claimed = list(
-            Job.objects.raw(
-                dialect.claim(queues=len(queues), kinds=len(kinds)), [worker, *queues, *kinds]
+    try:
+        with transaction.atomic():
+            claimed = list(
+                Job.objects.raw(
+                    dialect.claim(queues=len(queues), kinds=len(kinds)), [worker, *queues, *kinds]
+                )
             )
-        )
+            if claimed and dialect.owner_lock:
+                _check_owner_limit(dialect, claimed[0])
+    except _OverOwnerLimit:
+        return None  # rolled back: the job waits for the owner's running one to end
     return claimed[0] if claimed else None
 
 
@@ -168,6 +176,22 @@ def claim_batch(
         if len(claimed) >= size or left <= 0:
             return claimed
         time.sleep(min(COMPANION_POLL_SECONDS, left))
+
+
+class _OverOwnerLimit(Exception):
+    pass
+
+
+def _check_owner_limit(dialect: sql.Dialect, job: Job) -> None:
+    """The claim's own count may miss a racing claim not yet committed (READ COMMITTED): under
+    the owner's lock, count again, this claim included, and undo it if it is one too many."""
+    if job.max_running is None or job.owner_id is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(dialect.owner_lock, [f"{job.owner_id}:{job.kind}"])
+    running = Job.objects.filter(owner_id=job.owner_id, kind=job.kind, status=JobStatus.RUNNING)
+    if running.count() > job.max_running:
+        raise _OverOwnerLimit
 
 
 def _anything_waiting(queues: list[str], kinds: list[str]) -> bool:
@@ -360,49 +384,101 @@ def retry_job(*, job_id: int) -> Job:
 
 def reap(*, limit: int = REAP_BATCH) -> Counter:
     """Returns jobs with expired leases to the queue (or fails them after their last attempt),
-    and expires queued jobs past their deadline. Cheap when there is nothing to do."""
+    fails running jobs far past their time limit, and expires queued jobs past their deadline.
+    Cheap when there is nothing to do."""
     report: Counter = Counter()
     lapsed = Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=Now())
     for job_id in lapsed.values_list("pk", flat=True)[:limit]:
         report[_reap_one(_reap_lease, job_id)] += 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql.dialect(connection).overdue(), [limit])
+        overrun = cursor.fetchall()
+    for job_id, worker, attempt in overrun:
+        report[_reap_one(_reap_overrun, job_id, worker, attempt)] += 1
     overdue = Job.objects.filter(status=JobStatus.QUEUED, expires_at__lt=Now())
     for job_id in overdue.values_list("pk", flat=True)[:limit]:
         report[_reap_one(_expire, job_id)] += 1
     return report
 
 
-def _reap_one(transition, job_id: int) -> str:
+def _reap_one(transition, job_id: int, *args: Any) -> str:
     """One job's failing hook must not stop the pass for every job behind it."""
     try:
-        return transition(job_id) or "skipped"
+        return transition(job_id, *args) or "skipped"
     except Exception:  # logged and counted; the next pass tries this job again
         log.exception("reaper could not settle job %s", job_id)
         return "error"
 
 
 def _reap_lease(job_id: int) -> str | None:
+    return _take_back(
+        Q(pk=job_id, status=JobStatus.RUNNING, lease_expires_at__lt=Now()),
+        reason="the worker stopped responding",
+        code="LEASE_EXPIRED",
+        backoff=True,
+    )
+
+
+def time_limit_message(seconds: int | None) -> str:
+    return f"the job ran past its time limit of {seconds} s"
+
+
+def _reap_overrun(job_id: int, worker: str, attempt: int) -> str | None:
+    """A worker that renews the lease of a job past its time limit without stopping it (its
+    enforcement failed or is missing): the job fails anyway, and the owner's hook runs once.
+    Guarded by the overdue attempt, so a fresh attempt begun meanwhile is left alone."""
     with transaction.atomic():
         job = (
             Job.objects.select_for_update(skip_locked=True)
-            .filter(pk=job_id, status=JobStatus.RUNNING, lease_expires_at__lt=Now())
+            .filter(pk=job_id, status=JobStatus.RUNNING, worker=worker, attempts=attempt)
             .first()
         )
+        if job is None:
+            return None
+        log.warning("job %s: past its time limit on %s; failing it", job.pk, job.worker)
+        fields = _ended(error=time_limit_message(job.time_limit_seconds), error_code="TIME_LIMIT")
+        return _settle(job, status=JobStatus.FAILED, fields=fields)
+
+
+def _take_back(guard: Q, *, reason: str, code: str, backoff: bool) -> str | None:
+    """A running job whose worker is gone: queued again (this attempt counts), or failed after
+    its last attempt. `backoff`: wait before the next attempt, else claimable at once."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update(skip_locked=True).filter(guard).first()
         if job is None:
             return None
         spec = registry.get(job.kind)
         if spec is None:  # its hooks are unknown here: leave it to a process that knows them
             log.error("cannot reap job %s: no handler for %r in this process", job.pk, job.kind)
             return None
-        log.warning("job %s: lease of %s expired (attempt %s)", job.pk, job.worker, job.attempts)
+        log.warning("job %s: %s (%s, attempt %s)", job.pk, reason, job.worker, job.attempts)
         if job.attempts >= job.max_attempts:
-            fields = _ended(error="the worker stopped responding", error_code="LEASE_EXPIRED")
+            fields = _ended(error=reason, error_code=code)
             return _settle(job, status=JobStatus.FAILED, fields=fields)
-        fields = _requeued(
-            delay=_backoff(spec, job.attempts),
-            error="the worker stopped responding",
-            error_code="LEASE_EXPIRED",
-        )
+        delay = _backoff(spec, job.attempts) if backoff else None
+        fields = _requeued(delay=delay, error=reason, error_code=code)
         return _settle(job, status=JobStatus.QUEUED, fields=fields)
+
+
+def take_back_from_dead_process(*, host: str, pid: int) -> Counter:
+    """The jobs a worker process that has exited (a supervisor saw it die) still holds: handed
+    back at once instead of after their leases run out. Its identities are host:pid:thread:boot
+    (runner.worker_identity), so only that process's jobs match."""
+    report: Counter = Counter()
+    prefix = f"{host}:{pid}:"
+    held = Job.objects.filter(status=JobStatus.RUNNING, worker__startswith=prefix)
+    for job_id, worker in held.values_list("pk", "worker"):
+        report[_reap_one(_worker_died, job_id, worker)] += 1
+    return report
+
+
+def _worker_died(job_id: int, worker: str) -> str | None:
+    return _take_back(
+        Q(pk=job_id, status=JobStatus.RUNNING, worker=worker),
+        reason="the worker process died",
+        code="WORKER_DIED",
+        backoff=False,
+    )
 
 
 def _expire(job_id: int) -> str | None:

@@ -25,6 +25,11 @@ class Dialect:
     batch_key: str  # the payload's "batch_key" as text
     # SQLite takes a write lock for any UPDATE, so a cheap read first spares idle workers it.
     probe_before_claim: bool
+    # format with {time} and {seconds}: SQL of a timestamp column and of a number of seconds
+    time_plus: str
+    # Taken after a claim of a job with a per-owner limit, then the owner's running jobs are
+    # counted again (services.claim). '' where writers are serialised anyway (SQLite).
+    owner_lock: str = ""
 
     def later(self, seconds_sql: str) -> str:
         return self.seconds_later.format(seconds=seconds_sql)
@@ -103,6 +108,19 @@ class Dialect:
             RETURNING *
         """
 
+    def overdue(self) -> str:
+        """Running jobs past their time limit by more than a lease: their worker neither
+        stopped them nor died (its lease keeper goes on renewing): id, worker, attempt."""
+        deadline = self.time_plus.format(
+            time="started_at", seconds="time_limit_seconds + lease_seconds"
+        )
+        return f"""
+            SELECT id, worker, attempts FROM {TABLE}
+            WHERE status = 'running' AND time_limit_seconds IS NOT NULL
+              AND {deadline} < {self.now}
+            ORDER BY id LIMIT %s
+        """
+
     def renew(self, *, with_progress: bool) -> str:
         """Extends the lease of a job we still hold; returns its cancel flag, or no row."""
         now = self.now
@@ -124,6 +142,11 @@ POSTGRESQL = Dialect(
     json_param="%s::jsonb",
     batch_key="{table}.payload->>'batch_key'",
     probe_before_claim=False,
+    time_plus="{time} + make_interval(secs => {seconds})",
+    # Per (owner, kind), held to the end of the claim's transaction. Under READ COMMITTED the
+    # count after it sees every claim committed before it, so two racing claims cannot both
+    # pass: the second to get the lock sees the first and rolls its own claim back.
+    owner_lock="SELECT pg_advisory_xact_lock(hashtextextended('stylevault.jobs.owner:' || %s, 0))",
 )
 
 # Writers are serialised by SQLite's lock (IMMEDIATE transactions), so no row lock is needed.
@@ -134,6 +157,7 @@ SQLITE = Dialect(
     json_param="%s",
     batch_key="json_extract({table}.payload, '$.batch_key')",
     probe_before_claim=True,
+    time_plus="strftime('%%Y-%%m-%%d %%H:%%M:%%f', {time}, '+' || ({seconds}) || ' seconds')",
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 
@@ -21,6 +22,14 @@ log = logging.getLogger(__name__)
 POLL_MIN_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
 MAINTENANCE_SECONDS = 1.0
+
+
+def idle_too_long(exit_when_idle: float | None) -> bool:
+    """`--exit-when-idle`: this process has run no job for that long (scale to zero)."""
+    if exit_when_idle is None or runner.KEEPER.idle_seconds() < exit_when_idle:
+        return False
+    log.info("no job for %.0f s: exiting (--exit-when-idle)", exit_when_idle)
+    return True
 
 
 def maintain(*, queues: list[str], with_broker: bool) -> None:
@@ -37,14 +46,26 @@ def maintain(*, queues: list[str], with_broker: bool) -> None:
 
 
 class MaintenanceThread(threading.Thread):
-    def __init__(self, *, queues: list[str], with_broker: bool, interval: float) -> None:
+    def __init__(
+        self,
+        *,
+        queues: list[str],
+        with_broker: bool,
+        interval: float,
+        exit_when_idle: float | None = None,
+        on_idle=None,
+    ) -> None:
         super().__init__(name="stylevault-job-maintenance", daemon=True)
         self.queues, self.with_broker, self.interval = queues, with_broker, interval
+        self.exit_when_idle, self.on_idle = exit_when_idle, on_idle
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
             maintain(queues=self.queues, with_broker=self.with_broker)
+            if self.on_idle is not None and idle_too_long(self.exit_when_idle):
+                self.on_idle()
+                break
         connection.close()
 
 
@@ -59,10 +80,12 @@ class PollingWorker:
         concurrency: int = 1,
         maintenance_interval: float = MAINTENANCE_SECONDS,
         shutdown: runner.Shutdown | None = None,
+        exit_when_idle: float | None = None,
     ) -> None:
         self.queues = queues
         self.concurrency = concurrency
         self.maintenance_interval = maintenance_interval
+        self.exit_when_idle = exit_when_idle
         self.shutdown = shutdown or runner.SHUTDOWN
         self.doorbell = Doorbell()
 
@@ -78,6 +101,8 @@ class PollingWorker:
         try:
             while not self.shutdown.requested.wait(self.maintenance_interval):
                 maintain(queues=self.queues, with_broker=False)
+                if idle_too_long(self.exit_when_idle):
+                    self.shutdown.request()
         finally:
             for slot in slots:
                 slot.join()
@@ -127,20 +152,35 @@ def claim_for_worker(queues: list[str]) -> list:
     )
 
 
+def hand_back_jobs_of(name: str, pid: int) -> None:
+    """For a supervisor (`up`, scripts/distributed.py): its child `name` (pid) has exited, so
+    the jobs a worker among them still held run again elsewhere now, not when their leases
+    run out."""
+    if not name.startswith("worker-"):
+        return
+    close_old_connections()
+    report = services.take_back_from_dead_process(host=socket.gethostname(), pid=pid)
+    if report:
+        held = {str(outcome): count for outcome, count in report.items()}
+        print(f"{name} (pid {pid}) exited holding jobs: {held}", flush=True)
+
+
 def default_queues() -> list[str]:
     return registry.queues()
 
 
 def run_celery_worker(
-    *, queues: list[str], concurrency: int, maintenance_interval: float = MAINTENANCE_SECONDS
+    *,
+    queues: list[str],
+    concurrency: int,
+    maintenance_interval: float = MAINTENANCE_SECONDS,
+    exit_when_idle: float | None = None,
 ) -> int:
     """A Celery worker consuming the broker queues of `queues`; returns its exit code."""
     # Like the polling worker: no system checks (they import the URLconf and slow restarts).
     os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
     from stylevault.jobs.celery import app
 
-    maintenance = MaintenanceThread(queues=queues, with_broker=True, interval=maintenance_interval)
-    maintenance.start()
     worker = app.Worker(
         queues=[conf.broker_queue(q) for q in queues],
         concurrency=concurrency,
@@ -157,6 +197,15 @@ def run_celery_worker(
     )
     # Celery's own per-message lines would drown ours (one job, one line from the runner).
     logging.getLogger("celery").setLevel(logging.WARNING)
+    maintenance = MaintenanceThread(
+        queues=queues,
+        with_broker=True,
+        interval=maintenance_interval,
+        exit_when_idle=exit_when_idle,
+        # Celery's own warm shutdown, as on SIGTERM: it takes no new message and exits.
+        on_idle=lambda: os.kill(os.getpid(), signal.SIGTERM),
+    )
+    maintenance.start()
     try:
         worker.start()
     finally:

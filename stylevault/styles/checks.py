@@ -31,6 +31,14 @@ REFERENCE_PROMPTS = (
     "a bowl of fruit on a wooden table",
     "mountains above a lake",
 )
+# The built-in model draws only its corpus's vocabulary (docs/tiny-model.md): its references,
+# also the style's sample images, keep to it (docs/decisions/031-demo-styles-and-checks.md).
+TINY_REFERENCE_PROMPTS = (
+    "a yellow sun over a blue sea at dusk",
+    "a red house on the left over green hills at day",
+    "a white boat on a blue lake at day",
+    "a pink flower in the centre",
+)
 # Perceptual hashes this close (of 64 bits) are the same picture re-encoded or resized.
 DUPLICATE_MAX_BITS = 6
 REAL_MODEL_TRAINING = {"rank": 16, "steps": 1000, "learning_rate": 1e-4}
@@ -53,7 +61,7 @@ def check_parameters() -> dict:
     defaults = {
         "reference_steps": 12 if tiny else 30,
         "reference_size": 256 if tiny else None,
-        "reference_prompts": list(REFERENCE_PROMPTS),
+        "reference_prompts": list(TINY_REFERENCE_PROMPTS if tiny else REFERENCE_PROMPTS),
     }
     return {**defaults, **settings.STYLEVAULT_STYLE_CHECKS}
 

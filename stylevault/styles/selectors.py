@@ -26,6 +26,14 @@ def published_styles() -> QuerySet[Style]:
     return Style.objects.filter(status=StyleStatus.PUBLISHED).select_related("artist")
 
 
+def showcase_styles(artist_username: str, limit: int = 3) -> list[Style]:
+    """The published styles of `artist_username` (the demo artist), else the newest published
+    ones, with their samples and tags loaded: what the home page shows first."""
+    rows = published_styles().prefetch_related("samples", "tags").order_by("pk")
+    mine = list(rows.filter(artist__username=artist_username)[:limit])
+    return mine or list(rows.order_by("-pk")[:limit])
+
+
 def style_for(viewer, style_id: int) -> Style | None:
     """The style if `viewer` may see it; None for unknown ids and for others' unpublished ones."""
     style = (

@@ -105,6 +105,7 @@ handler(
     queue="training",
     lease_seconds=300,
     max_attempts=2,
+    time_limit_seconds=2 * 3600,
     on_success=_trained,
     on_failure=_training_failed,
 )(train)
@@ -113,6 +114,7 @@ handler(
     queue="training",
     lease_seconds=300,
     max_attempts=2,
+    time_limit_seconds=3600,
     on_success=_checked,
     on_failure=_check_failed,
 )(check)

@@ -66,21 +66,30 @@ def _aad(style_id: int) -> bytes:
     return f"stylevault-lora:{style_id}".encode()
 
 
-def encrypt(weights: bytes, *, style_id: int) -> bytes:
+def seal(data: bytes, *, aad: bytes) -> bytes:
+    """Encrypts private bytes at rest with this key, bound to `aad` (what they belong to).
+    LoRA weights use it, and so do other private files such as uploaded portraits."""
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    return _VERSION + nonce + AESGCM(encryption_key()).encrypt(nonce, weights, _aad(style_id))
+    return _VERSION + nonce + AESGCM(encryption_key()).encrypt(nonce, data, aad)
+
+
+def unseal(blob: bytes, *, aad: bytes) -> bytes:
+    """The plaintext of `seal`'s output; raises LoraUnreadable for a wrong key, AAD or file."""
+    if not blob.startswith(_VERSION) or len(blob) < len(_VERSION) + _NONCE_BYTES + 16:
+        raise LoraUnreadable("not an encrypted StyleVault file")
+    nonce = blob[len(_VERSION) : len(_VERSION) + _NONCE_BYTES]
+    try:
+        return AESGCM(encryption_key()).decrypt(nonce, blob[len(_VERSION) + _NONCE_BYTES :], aad)
+    except InvalidTag as exc:
+        raise LoraUnreadable("the file does not decrypt with this key") from exc
+
+
+def encrypt(weights: bytes, *, style_id: int) -> bytes:
+    return seal(weights, aad=_aad(style_id))
 
 
 def decrypt(blob: bytes, *, style_id: int) -> bytes:
-    if not blob.startswith(_VERSION) or len(blob) < len(_VERSION) + _NONCE_BYTES + 16:
-        raise LoraUnreadable("not an encrypted StyleVault LoRA")
-    nonce = blob[len(_VERSION) : len(_VERSION) + _NONCE_BYTES]
-    try:
-        return AESGCM(encryption_key()).decrypt(
-            nonce, blob[len(_VERSION) + _NONCE_BYTES :], _aad(style_id)
-        )
-    except InvalidTag as exc:
-        raise LoraUnreadable("the LoRA does not decrypt with this key") from exc
+    return unseal(blob, aad=_aad(style_id))
 
 
 def store_lora(weights: bytes, *, style_id: int, sha256: str) -> str:

@@ -20,9 +20,22 @@ from stylevault.core import api, errors
 from stylevault.web import forms
 from stylevault.web.pages import apply_service_error
 
+HOME_IMAGES = 8
+
 
 def home(request):
-    return render(request, "web/home.html")
+    """The pitch, then the demo styles' samples and the latest public images."""
+    from stylevault.community import selectors as community
+    from stylevault.styles import demo
+    from stylevault.styles import selectors as styles
+
+    latest = community.feed(limit=HOME_IMAGES)
+    context = {
+        "styles": styles.showcase_styles(demo.ARTIST),
+        "page": latest,
+        "liked": community.liked_ids(request.user, [image.pk for image in latest.items]),
+    }
+    return render(request, "web/home.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,9 +8,12 @@ from stylevault.jobs.registry import handler
 from stylevault.jobs.runner import JobContext
 
 SLOW = "proc.slow"
+SLOW_LONG_LEASE = "proc.slow-long-lease"  # a lease far longer than any test waits
 ECHO = "proc.echo"
+HANG = "proc.hang"
 
 
+@handler(SLOW_LONG_LEASE, lease_seconds=600, max_attempts=3)
 @handler(SLOW, lease_seconds=5, max_attempts=3)
 def slow(ctx: JobContext) -> dict:
     """Reports progress every 50 ms for `seconds`, stopping when asked to."""
@@ -28,3 +31,10 @@ def echo(ctx: JobContext) -> dict:
     time.sleep(0.3)  # long enough for a subscriber to see the progress event
     ctx.report_progress(2, 2)
     return {"echo": ctx.job.payload}
+
+
+@handler(HANG, lease_seconds=5, max_attempts=3, time_limit_seconds=1)
+def hang(ctx: JobContext) -> dict:
+    """A step that never returns and never reports (a stalled driver): no stop reaches it."""
+    time.sleep(3600)
+    return {}

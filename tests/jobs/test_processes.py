@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from stylevault.jobs import services
+from stylevault.jobs import runner, services
 from stylevault.jobs.models import Job, JobStatus
 from stylevault.jobs.selectors import progress_events
 from tests.jobs import process_handlers
@@ -66,6 +66,53 @@ def test_sigterm_finishes_or_hands_back_the_current_job(tmp_path, grace, seconds
     assert job.status == ends_as, (job.status, job.error, pool.logs_tail())
     if ends_as == JobStatus.QUEUED:
         assert (job.attempts, job.worker) == (0, ""), "a hand-back does not count as an attempt"
+
+
+def test_a_step_that_hangs_past_the_time_limit_fails_its_job_and_recycles_the_worker(tmp_path):
+    queue = f"hang-{uuid.uuid4().hex[:8]}"
+    pool = _pool(tmp_path, queue, "--grace", "1", "--concurrency", "2")
+    slow = services.enqueue(kind=process_handlers.SLOW, queue=queue, payload={"seconds": 60})
+    proc = pool.start()
+    try:
+        _wait_for(lambda: _status(slow) == JobStatus.RUNNING, 30, "the worker to claim a job")
+        hung = services.enqueue(kind=process_handlers.HANG, queue=queue)
+        # 1 s of limit, then 1 s for the stuck step to give up, then the process goes.
+        assert proc.wait(timeout=30) == runner.EXIT_RECYCLE, pool.logs_tail()
+    finally:
+        pool.stop()
+
+    hung.refresh_from_db()
+    assert (hung.status, hung.error_code) == (JobStatus.FAILED, "TIME_LIMIT"), pool.logs_tail()
+    slow.refresh_from_db()
+    assert (slow.status, slow.attempts) == (JobStatus.QUEUED, 0), "its neighbour, handed back"
+
+
+@pytest.mark.parametrize("broker", ["", REDIS_URL])
+def test_exit_when_idle_waits_for_the_running_job_then_exits(tmp_path, broker):
+    queue = f"idle-{uuid.uuid4().hex[:8]}"
+    job = services.enqueue(kind=process_handlers.SLOW, queue=queue, payload={"seconds": 3})
+    pool = _pool(
+        tmp_path,
+        queue,
+        "--exit-when-idle",
+        "1.5",
+        "--maintenance-interval",
+        "0.2",
+        broker_url=broker,
+        redis_url=broker,
+    )
+    proc = pool.start()
+    try:
+        assert proc.wait(timeout=60) == 0, pool.logs_tail()
+        ended = time.monotonic()
+    finally:
+        pool.stop()
+        if broker:
+            _forget_redis_queue(queue)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, "idle means no job: the running one finished"
+    assert job.finished_at is not None and "--exit-when-idle" in pool.logs_tail()
+    assert ended - pool.started_at[proc.pid] >= 3 + 1.5
 
 
 def test_redis_broker_and_progress_events_end_to_end(tmp_path, settings):

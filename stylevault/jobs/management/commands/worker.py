@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from stylevault.jobs import conf, registry, runner, worker
+from stylevault.ops.processes import stop_grace_seconds
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--grace",
             type=float,
-            default=runner.DEFAULT_GRACE_SECONDS,
+            default=stop_grace_seconds(),
             help=_("Seconds a running job may take to finish after SIGTERM."),
         )
         parser.add_argument(
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             "--import",
             dest="imports",
             action="append",
-            default=[],
+            default=conf.extra_job_modules(),
             help=_("Extra module that registers job handlers (repeatable)."),
         )
         parser.add_argument(
@@ -55,12 +56,20 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help=_("Threads torch may use in this worker (default: STYLEVAULT_TORCH_THREADS)."),
+            "--exit-when-idle",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help=_(
+                "Exit after this many seconds without a job (lets an autoscaler scale to zero)."
+            ),
         )
         parser.add_argument(
             "--metrics-port", type=int, default=0, help=_("Serve Prometheus metrics on this port.")
         )
 
     def handle(self, *args, queues, concurrency, grace, maintenance_interval, imports, **options):
+        exit_when_idle = options["exit_when_idle"]
         for module in imports:
             importlib.import_module(module)
         names = [q.strip() for q in queues.split(",") if q.strip()] or worker.default_queues()
@@ -76,6 +85,7 @@ class Command(BaseCommand):
             start_http_server(options["metrics_port"], registry=REGISTRY)
         _size_torch_threads(options["torch_threads"])
         runner.SHUTDOWN.grace_seconds = grace
+        runner.KEEPER.hang_seconds = grace  # past a time limit, a stuck step gets as long
         mode = "celery" if conf.broker_url() else "polling"
         self.stderr.write(
             f"worker ({mode}) on queues {', '.join(names)}; kinds {', '.join(registry.kinds())}"
@@ -86,11 +96,15 @@ class Command(BaseCommand):
                     queues=names,
                     concurrency=concurrency,
                     maintenance_interval=maintenance_interval,
+                    exit_when_idle=exit_when_idle,
                 )
             )
         _install_signals()
         worker.PollingWorker(
-            queues=names, concurrency=concurrency, maintenance_interval=maintenance_interval
+            queues=names,
+            concurrency=concurrency,
+            maintenance_interval=maintenance_interval,
+            exit_when_idle=exit_when_idle,
         ).run()
 
 

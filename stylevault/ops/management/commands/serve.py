@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
-import signal
 import socket
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from stylevault.ops.processes import STARTUP_FAILURE, supervise
+from stylevault.ops.processes import STARTUP_FAILURE, stop_grace_seconds, supervise
 
 APP = "stylevault.asgi:application"
-UVICORN = dict(
-    access_log=False,
-    lifespan="on",
-    server_header=False,
-    timeout_graceful_shutdown=8,  # open streams (SSE) end before a supervisor's 10 s
-)
+
+
+def _uvicorn_options() -> dict:
+    return dict(
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        # Open streams (SSE) are cut after this, before a supervisor's stop_seconds().
+        timeout_graceful_shutdown=max(1, round(stop_grace_seconds())),
+        **proxy_options(),
+    )
 
 
 def proxy_options() -> dict:
@@ -43,24 +46,22 @@ class Command(BaseCommand):
             default=int(os.environ.get("STYLEVAULT_WEB_PROCESSES", "1")),
             help="uvicorn worker processes (one per core is a good start)",
         )
-        # One process of `--processes N`: the listening socket it inherits, and its parent.
+        # One process of `--processes N`: the listening socket it inherits.
         parser.add_argument("--socket-fd", type=int, help=argparse.SUPPRESS)
-        parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
 
     def handle(self, *args, host: str, port: int, processes: int, **options):
         import uvicorn
 
         os.environ["STYLEVAULT_WEB_PROCESSES"] = str(processes)  # rate limits share by it
         if options["socket_fd"] is not None:
-            _end_with_parent(options["parent"])
-            server = uvicorn.Server(uvicorn.Config(APP, **UVICORN, **proxy_options()))
+            server = uvicorn.Server(uvicorn.Config(APP, **_uvicorn_options()))
             server.run(sockets=[socket.socket(fileno=options["socket_fd"])])
             if not server.started:
                 raise SystemExit(STARTUP_FAILURE)  # the parent then stops
         elif processes > 1 and hasattr(socket, "SO_REUSEPORT"):
             _serve_on_sockets_of_their_own(host, port, processes)
         else:
-            uvicorn.run(APP, host=host, port=port, workers=processes, **UVICORN, **proxy_options())
+            uvicorn.run(APP, host=host, port=port, workers=processes, **_uvicorn_options())
 
 
 def _serve_on_sockets_of_their_own(host: str, port: int, processes: int) -> None:
@@ -72,14 +73,20 @@ def _serve_on_sockets_of_their_own(host: str, port: int, processes: int) -> None
     served by its replacement."""
     sockets = _listening_sockets(host, port, processes)
     port = sockets[0].getsockname()[1]
-    serve = ["serve", "--processes", str(processes), "--parent", str(os.getpid())]
+    serve = ["serve", "--processes", str(processes)]
     commands, fds = {}, {}
     for n, sock in enumerate(sockets):
         commands[f"web-{n}"] = [*serve, "--socket-fd", str(sock.fileno())]
         fds[f"web-{n}"] = (sock.fileno(),)
     print(f"StyleVault web on {host}:{port}, {processes} processes", flush=True)
+
+    def let_go_of_the_port() -> None:
+        # A restarted server can bind at once; the processes close their copies as they stop.
+        for sock in sockets:
+            sock.close()
+
     try:
-        if supervise(commands, fds):
+        if supervise(commands, fds, on_stop=let_go_of_the_port):
             raise CommandError(_("A web process cannot start; see the lines above."))
     finally:
         for sock in sockets:
@@ -108,13 +115,3 @@ def _listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
             % {"host": host, "port": port, "reason": error.strerror}
         ) from None
     return sockets
-
-
-def _end_with_parent(parent: int | None) -> None:
-    """A process of `serve --processes N` stops when its parent dies, however it dies."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return  # not Linux: the parent stops its children itself
-    if parent is not None and os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGTERM)  # the parent died before prctl

@@ -1,16 +1,20 @@
 """`stylevault up [--port 8000] [--workers 1]`: migrate, then run the web server and workers.
 
-Workers are child processes; one that dies is restarted. Ctrl-C stops everything.
+Workers are child processes; one that dies is restarted, and the jobs it held are handed
+back at once. Ctrl-C stops everything; so does any signal, SIGKILL included (the children
+end with their parent, see ops/processes.py).
 """
 
 from __future__ import annotations
 
 import os
+import importlib
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from stylevault.jobs.worker import hand_back_jobs_of
 from stylevault.ops.processes import supervise
 
 
@@ -29,10 +33,14 @@ class Command(BaseCommand):
             # The workers started below train the demo style; the site answers meanwhile.
             call_command("demo", no_wait=True)
         self.stdout.write(f"StyleVault on http://{host}:{port}/ (Ctrl-C stops)")
+        from stylevault.jobs import conf
+
+        for module in conf.extra_job_modules():  # their hooks run here when a worker dies
+            importlib.import_module(module)
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
         worker = ["worker", "--torch-threads", str(worker_threads(workers))]
         commands.update({f"worker-{n}": worker for n in range(workers) if _has_worker()})
-        if supervise(commands):
+        if supervise(commands, on_exit=hand_back_jobs_of):
             raise CommandError(_("A process of StyleVault cannot start; see the lines above."))
 
 

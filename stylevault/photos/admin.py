@@ -1,0 +1,15 @@
+"""Operator console for photos: what exists and when it goes, never the picture itself."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from stylevault.photos.models import Photo
+from stylevault.web.admin import ReadOnlyAdmin
+
+
+@admin.register(Photo)
+class PhotoAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "style", "generation", "final_image", "created_at", "expires_at")
+    search_fields = ("owner__username",)
+    exclude = ("path", "faces")
