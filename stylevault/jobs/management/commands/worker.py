@@ -56,6 +56,8 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help=_("Threads torch may use in this worker (default: STYLEVAULT_TORCH_THREADS)."),
+        )
+        parser.add_argument(
             "--exit-when-idle",
             type=float,
             default=None,

@@ -7,8 +7,8 @@ end with their parent, see ops/processes.py).
 
 from __future__ import annotations
 
-import os
 import importlib
+import os
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
