@@ -406,6 +406,14 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "lora_cache_size": int(
             _number_setting(env, "STYLEVAULT_LORA_CACHE_SIZE", "8", 1, 256, problems)
         ),
+        "batch_size": int(_number_setting(env, "STYLEVAULT_BATCH_SIZE", "8", 1, 256, problems)),
+        "batch_wait_ms": float(
+            _number_setting(env, "STYLEVAULT_BATCH_WAIT_MS", "20", 0, 10000, problems)
+        ),
+        "batch_exact": _flag(env, "STYLEVAULT_BATCH_EXACT", True),
+        "torch_threads": int(
+            _number_setting(env, "STYLEVAULT_TORCH_THREADS", "0", 0, 1024, problems)
+        ),
         "max_lora_bytes": int(
             _number_setting(env, "STYLEVAULT_MAX_LORA_MB", "400", 1, 4096, problems)
         )

@@ -87,6 +87,9 @@ class GenerationRequest:
     def cost(self) -> int:
         return ledger.generation_cost(styles=self.shares(), count=self.image_total)
 
+    def batch_key(self) -> str:
+        return f"{self.aspect_ratio}/{self.steps}"
+
     def render_key(self) -> str:
         """Equal keys render equal pixels: the LoRAs (by hash), weights, texts, seed, size, steps."""
         body = {
@@ -312,7 +315,12 @@ def _create(
     )
     generation.job = jobs.enqueue(
         kind=job_kind,
-        payload={**(job_payload or {}), "generation_id": generation.pk},
+        # Jobs of one batch key can share a pipeline call (same native size and step count).
+        payload={
+            **(job_payload or {}),
+            "generation_id": generation.pk,
+            "batch_key": request.batch_key(),
+        },
         owner=user,
         priority=tier.queue_priority,
         max_running=tier.max_concurrent_jobs,

@@ -44,6 +44,16 @@ def doorbell_path() -> Path:
     return Path(settings.DATA_DIR) / "jobs.wake"
 
 
+def batch_size() -> int:
+    """How many compatible jobs of a batchable kind one claim may take (1: one at a time)."""
+    return max(1, int(getattr(settings, "STYLEVAULT_BATCH_SIZE", 1)))
+
+
+def batch_wait_seconds() -> float:
+    """How long a lone batchable job waits for companions (0 turns batching off)."""
+    return max(0.0, float(getattr(settings, "STYLEVAULT_BATCH_WAIT_MS", 0)) / 1000)
+
+
 def extra_job_modules() -> list[str]:
     """STYLEVAULT_JOB_MODULES: modules (comma-separated) that register more job handlers, for
     every process that runs jobs or their hooks (workers, and `up`, which hands back the jobs

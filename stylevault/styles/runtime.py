@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from stylevault.engine import Renderer
 
+# The highest LoRA rank a hotswapped cache slot holds (our training uses 16; uploads up to 128).
+HOTSWAP_RANK = 128
 _lock = threading.Lock()
 _state: dict[str, object] = {}
 
@@ -54,6 +56,14 @@ def renderer() -> Renderer:
             from stylevault.engine import Renderer
 
             _state["renderer"] = Renderer(
-                pipe, cache_size=settings.STYLEVAULT_LORA_CACHE_SIZE, fetch_lora=_fetch_lora
+                pipe,
+                cache_size=settings.STYLEVAULT_LORA_CACHE_SIZE,
+                fetch_lora=_fetch_lora,
+                max_batch=settings.STYLEVAULT_BATCH_SIZE,
+                # Byte-identical alone and batched costs time (docs/batching.md): only when
+                # there are batches of requests to be identical across.
+                exact=settings.STYLEVAULT_BATCH_EXACT and settings.STYLEVAULT_BATCH_SIZE > 1,
+                # On CUDA a LoRA overwrites the evicted one in place (no recompiled UNet).
+                hotswap_rank=HOTSWAP_RANK if pipe.device.type == "cuda" else None,
             )
         return _state["renderer"]  # type: ignore[return-value]
