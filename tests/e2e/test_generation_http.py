@@ -89,7 +89,7 @@ def test_generation_end_to_end(live_server_url):
     assert httpx.get(f"{live_server_url}{image['url']}").status_code == 404  # private by default
 
     after = httpx.get(f"{live_server_url}/api/v1/wallet", headers=buyer).json()
-    assert after == {"balance": balance - generation["cost"], "held": 0}
+    assert after == {"balance": balance - generation["cost"], "held": 0, "debt": 0}
     assert (
         httpx.get(f"{live_server_url}/api/v1/earnings", headers=artist).json()["balance"]
         == earned + generation["cost"]

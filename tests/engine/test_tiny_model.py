@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from stylevault.engine import GenerationSpec, Renderer, TrainingSpec, train_lora
+from stylevault.engine import GenerationSpec, Renderer, TrainingSpec, load_pipeline, train_lora
 from stylevault.engine.demo_art import SCENE_CORPUS_VERSION, pixel_artworks
 from stylevault.engine.tiny import WEIGHTS_DIR, TinyWeightsError, verify_weights
 from tests.engine.adherence import (
@@ -44,16 +44,17 @@ def _render(renderer: Renderer, prompt: str, seed: int, loras=()) -> list:
 
 
 def test_committed_weights_match_their_manifest_and_load_the_production_way(
-    pipe, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     manifest = verify_weights()
     assert manifest["corpus_version"] == SCENE_CORPUS_VERSION
     assert manifest["steps"]["denoiser"] > 0 and manifest["wall_seconds"] > 0
     weights = [WEIGHTS_DIR / name for name in manifest["files"] if name.endswith(".safetensors")]
     assert len(weights) == 3 and sum(path.stat().st_size for path in weights) <= 24 * 2**20
-    # The pipeline the engine loads ("tiny", through the cache folder) holds exactly these.
+    # The pipeline the engine loads ("tiny", through the cache folder) holds exactly these. A
+    # fresh load: the session's shared pipeline carries other tests' LoRA layers.
     committed = load_file(WEIGHTS_DIR / "unet" / "diffusion_pytorch_model.safetensors")
-    loaded = pipe.unet.state_dict()
+    loaded = load_pipeline("tiny", cache_dir=tmp_path / "cache").unet.state_dict()
     assert committed.keys() == loaded.keys()
     assert all(torch.equal(committed[key], loaded[key]) for key in committed)
     # A changed byte is refused.
