@@ -222,7 +222,9 @@ def _create(user, request, portrait: Portrait, path: str, strength: float) -> Ph
 def deliver_variants(*, generation_id: int, photo_id: int, images: list[dict]) -> None:
     """The variants job succeeded: the generation delivers (captures per image) and the log
     records which photo they came from, by its hash."""
-    generation = generation_services.deliver(generation_id=generation_id, images=images)
+    generation = generation_services.deliver(
+        generation_id=generation_id, images=images, withheld=True
+    )
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is not None:
         record_event(
@@ -243,8 +245,8 @@ def _not_found() -> errors.NotFound:
 
 
 def pick_variant(*, user, photo_id: int, variant_id: int) -> Image:
-    """The chosen variant becomes the final: a normal signed image of the owner's, kept when
-    the photo and the other variants are deleted."""
+    """The chosen variant becomes the final: a normal signed image of the owner's (no longer
+    withheld), kept when the photo and the other variants are deleted. One pick per photo."""
     with transaction.atomic(durable=True):
         photo = Photo.objects.select_for_update().filter(pk=photo_id, owner=user).first()
         if photo is None:
@@ -254,8 +256,13 @@ def pick_variant(*, user, photo_id: int, variant_id: int) -> Image:
         ).first()
         if image is None or photo.generation_id is None:
             raise errors.NotFound(_("No such variant of this photo."))
+        if photo.final_image_id not in (None, image.pk):
+            # The first pick may already be public; it is never taken back into the photo.
+            raise errors.Conflict(_("You already picked the final portrait of this photo."))
         photo.final_image = image
         photo.save(update_fields=["final_image"])
+        Image.objects.filter(pk=image.pk).update(withheld=False)
+        image.withheld = False
     return image
 
 

@@ -1,0 +1,94 @@
+"""Unpicked variants are no images of anyone's: not in my images (API and page), not public-able
+through the images API, not in the feed, not certified or verified; only the pick becomes one."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.test import Client
+
+from tests.conftest import assert_error, run_jobs
+from tests.photos.conftest import astronaut, jpeg_with_gps
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _few_steps(settings):
+    settings.STYLEVAULT_PHOTO_STEPS = 5
+    settings.RATE_GENERATION = "1000/m"
+
+
+def _variants(client, style) -> tuple[int, list[dict]]:
+    created = client.post(
+        "/api/v1/photos",
+        {"image": io.BytesIO(jpeg_with_gps(astronaut())), "style_id": style.pk},
+        format="multipart",
+    )
+    assert created.status_code == 202, created.content
+    assert run_jobs("generation") == ["succeeded"]
+    photo = client.get(f"/api/v1/photos/{created.json()['id']}").json()
+    return photo["id"], photo["variants"]
+
+
+def _my_image_ids(client) -> set[int]:
+    return {row["id"] for row in client.get("/api/v1/me/images").json()["results"]}
+
+
+def test_unpicked_variants_are_nobodys_images(published_style, buyer, token_client):
+    client = token_client(buyer)
+    photo_id, variants = _variants(client, published_style)
+    ids = [v["id"] for v in variants]
+    assert _my_image_ids(client) == set()
+    for image_id in ids:
+        for response in (
+            client.patch(f"/api/v1/images/{image_id}", {"visibility": "public"}, format="json"),
+            client.get(f"/api/v1/images/{image_id}"),
+            client.get(f"/api/v1/images/{image_id}/file"),
+            client.get(f"/api/v1/provenance/images/{image_id}"),
+            client.post(f"/api/v1/images/{image_id}/like"),
+        ):
+            assert_error(response, 404, "NOT_FOUND")
+    # Their own studio still shows them to their owner.
+    assert client.get(variants[0]["url"]).status_code == 200
+    generation = client.get(f"/api/v1/photos/{photo_id}").json()["generation_id"]
+    assert client.get(f"/api/v1/generations/{generation}").json()["images"] == []
+    # A variant's file does not verify: it is no image of the platform's yet.
+    variant = b"".join(client.get(variants[1]["url"]).streaming_content)
+    verified = client.post("/api/v1/verify", {"image": io.BytesIO(variant)}, format="multipart")
+    assert verified.status_code == 200 and verified.json() == {"match": False}
+
+    picked = client.post(f"/api/v1/photos/{photo_id}/pick", {"variant_id": ids[2]}, format="json")
+    assert picked.status_code == 200
+    assert _my_image_ids(client) == {ids[2]}
+    public = client.patch(f"/api/v1/images/{ids[2]}", {"visibility": "public"}, format="json")
+    assert public.status_code == 200 and public.json()["visibility"] == "public"
+    feed = {row["id"] for row in client.get("/api/v1/feed").json()["results"]}
+    assert feed == {ids[2]}
+    # The pick is final: another variant cannot replace (and so purge) a published image.
+    again = client.post(f"/api/v1/photos/{photo_id}/pick", {"variant_id": ids[0]}, format="json")
+    assert_error(again, 409, "CONFLICT")
+    same = client.post(f"/api/v1/photos/{photo_id}/pick", {"variant_id": ids[2]}, format="json")
+    assert same.status_code == 200 and _my_image_ids(client) == {ids[2]}
+
+
+def test_my_images_page_lists_only_the_pick(published_style, buyer, token_client):
+    photo_id, variants = _variants(token_client(buyer), published_style)
+    page = Client()
+    page.force_login(buyer)
+    ids = [v["id"] for v in variants]
+    listed = page.get("/en/me/images/").content.decode()
+    assert not any(f"/api/v1/images/{i}/file" in listed for i in ids)
+    for image_id in ids:
+        edit = page.post(f"/en/me/images/{image_id}/", {"visibility": "public"})
+        assert edit.status_code == 404
+        assert page.get(f"/en/images/{image_id}/").status_code == 404
+        assert page.get(f"/en/images/{image_id}/certificate/").status_code == 404
+    picked = page.post(f"/en/photos/{photo_id}/pick/", {"variant_id": ids[1]})
+    assert picked.status_code == 302
+    listed = page.get("/en/me/images/").content.decode()
+    assert f"/api/v1/images/{ids[1]}/file" in listed
+    assert not any(f"/api/v1/images/{i}/file" in listed for i in ids if i != ids[1])
+    refused = page.post(f"/en/photos/{photo_id}/pick/", {"variant_id": ids[0]}, follow=True)
+    assert refused.status_code == 200 and "already picked" in refused.content.decode()
