@@ -41,6 +41,7 @@ MIN_SIDE = 256
 FORMATS = ("JPEG", "PNG", "HEIF")
 PROMPT = "a portrait of a person"
 MIN_STRENGTH, MAX_STRENGTH = 0.2, 0.9
+REPEAT_WINDOW = timedelta(seconds=10)
 
 
 class NoFace(errors.DomainError):
@@ -167,15 +168,30 @@ def upload_photo(*, user, upload, style_id: int, strength=None) -> Photo:
         name, ContentFile(vault.seal(portrait.data, aad=_aad(user.pk, name)))
     )
     try:
-        return _create(user, request, portrait, path, strength)
+        photo = _create(user, request, portrait, path, strength)
     except BaseException:
         default_storage.delete(path)
         raise
+    if photo.path != path:  # a repeated upload: the copy just stored is not needed
+        default_storage.delete(path)
+    return photo
 
 
 @transaction.atomic(durable=True)
 def _create(user, request, portrait: Portrait, path: str, strength: float) -> Photo:
     now = timezone.now()
+    # One upload at a time per user: the same photo, style and strength again within seconds
+    # is a double-clicked send and answers the photo just taken, not a second hold.
+    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    repeated = Photo.objects.filter(
+        owner=user,
+        sha256=portrait.sha256,
+        style=request.blend[0].style,
+        strength=strength,
+        created_at__gte=now - REPEAT_WINDOW,
+    ).first()
+    if repeated is not None:
+        return repeated
     photo = Photo.objects.create(
         owner=user,
         style=request.blend[0].style,

@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.storage import default_storage
 from django.test import Client
 
+from stylevault.ledger.selectors import wallet_of
+from stylevault.photos.models import Photo
 from tests.conftest import assert_error, run_jobs
 from tests.photos.conftest import astronaut, jpeg_with_gps
 
@@ -71,6 +74,25 @@ def test_unpicked_variants_are_nobodys_images(published_style, buyer, token_clie
     assert_error(again, 409, "CONFLICT")
     same = client.post(f"/api/v1/photos/{photo_id}/pick", {"variant_id": ids[2]}, format="json")
     assert same.status_code == 200 and _my_image_ids(client) == {ids[2]}
+
+
+def test_a_double_clicked_upload_is_one_hold(published_style, buyer, token_client):
+    client = token_client(buyer)
+    data = jpeg_with_gps(astronaut())
+    sent = [
+        client.post(
+            "/api/v1/photos",
+            {"image": io.BytesIO(data), "style_id": published_style.pk},
+            format="multipart",
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in sent] == [202, 202]
+    assert sent[0].json()["id"] == sent[1].json()["id"]
+    cost = sent[0].json()["cost"]
+    assert wallet_of(buyer) == {"balance": 100 - cost, "held": cost}
+    photo = Photo.objects.get()
+    assert default_storage.listdir(f"private/photos/{buyer.pk}")[1] == [photo.path.split("/")[-1]]
 
 
 def test_my_images_page_lists_only_the_pick(published_style, buyer, token_client):
