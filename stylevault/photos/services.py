@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -182,7 +183,7 @@ def _create(user, request, portrait: Portrait, path: str, strength: float) -> Ph
     now = timezone.now()
     # One upload at a time per user: the same photo, style and strength again within seconds
     # is a double-clicked send and answers the photo just taken, not a second hold.
-    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     repeated = Photo.objects.filter(
         owner=user,
         sha256=portrait.sha256,
