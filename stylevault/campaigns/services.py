@@ -136,13 +136,32 @@ def logo_colours(data: bytes) -> tuple[str, str]:
     return colours[0], colours[1] if len(colours) > 1 else "#ffffff"
 
 
+def _clean_logo(data: bytes, image_format: str) -> bytes:
+    """The logo drawn again from its pixels alone: no EXIF/GPS, XMP or comment, nothing
+    appended after the image (polyglots); PNG keeps its transparency."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as opened:
+        picture = ImageOps.exif_transpose(opened)
+        mode = "RGBA" if image_format == "PNG" else "RGB"
+        picture = picture.convert(mode)
+    clean = Image.frombytes(mode, picture.size, picture.tobytes())
+    buffer = io.BytesIO()
+    clean.save(buffer, format=image_format, **({"quality": 92} if mode == "RGB" else {}))
+    return buffer.getvalue()
+
+
 def _store_logo(owner, upload) -> tuple[str, str, bytes]:
     checked = check_image(upload, max_bytes=MAX_LOGO_BYTES, max_pixels=MAX_LOGO_PIXELS)
-    extension = "png" if checked.format == "PNG" else "jpg"
-    name = f"private/brands/{owner.pk}/{checked.sha256[:24]}.{extension}"
+    image_format = "PNG" if checked.format == "PNG" else "JPEG"
+    data = _clean_logo(checked.data, image_format)
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = f"private/brands/{owner.pk}/{sha256[:24]}.{'png' if image_format == 'PNG' else 'jpg'}"
     if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(checked.data))
-    return name, checked.sha256, checked.data
+        default_storage.save(name, ContentFile(data))
+    return name, sha256, data
 
 
 def _brand_fields(owner, data: dict, *, creating: bool) -> dict:
