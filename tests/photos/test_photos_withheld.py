@@ -114,3 +114,32 @@ def test_my_images_page_lists_only_the_pick(published_style, buyer, token_client
     assert not any(f"/api/v1/images/{i}/file" in listed for i in ids if i != ids[1])
     refused = page.post(f"/en/photos/{photo_id}/pick/", {"variant_id": ids[0]}, follow=True)
     assert refused.status_code == 200 and "already picked" in refused.content.decode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"style_id": "abc"},
+        {"style_id": 10**30},
+        {"style_id": 1, "strength": "strong"},
+        {"style_id": 1, "strength": 5},
+        {},
+    ],
+)
+def test_wrong_upload_fields_are_validation_errors(buyer, token_client, body):
+    client = token_client(buyer)
+    sent = client.post(
+        "/api/v1/photos",
+        {"image": io.BytesIO(jpeg_with_gps(astronaut())), **body},
+        format="multipart",
+    )
+    assert_error(sent, 400, "VALIDATION_ERROR")
+    assert not Photo.objects.exists() and wallet_of(buyer)["held"] == 0
+
+
+@pytest.mark.parametrize("variant_id", ["x", None, 10**30, [1], 0])
+def test_wrong_pick_ids_are_validation_errors(buyer, token_client, variant_id):
+    sent = token_client(buyer).post(
+        "/api/v1/photos/1/pick", {"variant_id": variant_id}, format="json"
+    )
+    assert_error(sent, 400, "VALIDATION_ERROR")
