@@ -315,7 +315,8 @@ def delete_photo(*, user, photo_id: int) -> None:
     """The owner deletes a photo: the upload and the unpicked variants are gone at once."""
     with transaction.atomic(durable=True):
         photo = (
-            Photo.objects.select_for_update()
+            # Only the photo's row: PostgreSQL locks no nullable side of an outer join.
+            Photo.objects.select_for_update(of=("self",))
             .select_related("generation")
             .filter(pk=photo_id, owner=user)
             .first()
@@ -329,7 +330,8 @@ def purge_photo(*, photo_id: int, now=None) -> bool:
     """Deletes one photo if its retention period is over; True if it did."""
     with transaction.atomic(durable=True):
         photo = (
-            Photo.objects.select_for_update()
+            # Only the photo's row: PostgreSQL locks no nullable side of an outer join.
+            Photo.objects.select_for_update(of=("self",))
             .select_related("generation")
             .filter(pk=photo_id, expires_at__lte=now or timezone.now())
             .first()
