@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/stylevault
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run distributed test test-sqlite test-postgres lint bench setup services messages fonts clean
+.PHONY: run distributed test test-sqlite test-postgres lint bench setup services messages fonts clean tiny-model
 
 setup: $(STAMP) messages fonts
 
@@ -42,6 +42,7 @@ distributed: setup services
 lint: $(STAMP)
 	$(BIN)/ruff check stylevault tests
 	$(BIN)/ruff format --check stylevault tests
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports --no-cache
 
 test: setup services lint
 	bash scripts/ensure-chromium.sh
@@ -56,6 +57,10 @@ test-postgres:
 
 bench: setup services
 	$(BIN)/python tests/bench/run.py
+
+# Retrains the built-in model's committed weights from their seed (about an hour on 2 cores).
+tiny-model: $(STAMP)
+	$(BIN)/stylevault build-tiny-model
 
 clean:
 	rm -rf $(VENV) var test-artifacts

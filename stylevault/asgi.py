@@ -331,6 +331,7 @@ def _forget_inline_paths(*, setting: str, **kwargs) -> None:
 
 
 def _application() -> OneHopASGIHandler:
+    # Django loads after the process's settings are checked (core.config).
     import django
 
     django.setup(set_prefix=False)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "stylevault.billing",
     "stylevault.jobs",
     "stylevault.provenance",
+    "stylevault.verification",
     "stylevault.styles",
     "stylevault.generation",
     "stylevault.photos",
@@ -289,6 +290,13 @@ STYLEVAULT_STYLE_CHECKS = CONFIG.engine["checks"]
 STYLEVAULT_JOB_TIME_LIMITS = CONFIG.engine["job_time_limits"]  # overrides of the kinds' limits
 STYLEVAULT_LORA_CACHE_SIZE = CONFIG.engine["lora_cache_size"]
 STYLEVAULT_MAX_LORA_BYTES = CONFIG.engine["max_lora_bytes"]
+# Generation jobs one worker claims and renders together (1: one at a time), how long a lone
+# one waits for companions (0: never, batching off), torch threads per worker (0: automatic).
+STYLEVAULT_BATCH_SIZE = CONFIG.engine["batch_size"]
+STYLEVAULT_BATCH_WAIT_MS = CONFIG.engine["batch_wait_ms"]
+# 0: batched images may round differently from the same request alone (faster, docs/batching.md).
+STYLEVAULT_BATCH_EXACT = CONFIG.engine["batch_exact"]
+STYLEVAULT_TORCH_THREADS = CONFIG.engine["torch_threads"]
 STYLEVAULT_GENERATION_EXPIRY_MINUTES = CONFIG.engine["generation_expiry_minutes"]
 # Photo studio: img2img strength and steps of the variants, the face rule, the safety hook.
 STYLEVAULT_PHOTO_STRENGTH = 0.6

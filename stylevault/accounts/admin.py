@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from stylevault.accounts import services
 from stylevault.accounts.models import ApiToken, ArtistApplication, User
 from stylevault.core import errors
-from stylevault.web.files import stored_file_response
+from stylevault.core.files import stored_file_response
 
 
 @admin.register(User)

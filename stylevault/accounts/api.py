@@ -13,8 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault.accounts import selectors, services
+from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
-from stylevault.core.api import CursorPagination, inline, validated
+from stylevault.core.api import CursorPagination, UserRefOut, inline, validated
+from stylevault.ledger.selectors import wallet_of
 
 
 class SignupIn(serializers.Serializer):
@@ -23,9 +25,9 @@ class SignupIn(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
-class UserOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
+# core.api.UserRefOut, under the name the schema gives it here.
+class UserOut(UserRefOut):
+    pass
 
 
 class LoginIn(serializers.Serializer):
@@ -148,8 +150,6 @@ class TokenDetailView(APIView):
 
 
 def me_payload(user) -> dict:
-    from stylevault.billing.selectors import tier_of
-    from stylevault.ledger.selectors import wallet_of
 
     return {
         "id": user.pk,

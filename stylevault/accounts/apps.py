@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        # In ready(): models and their signals need the app registry loaded.
         from django.db.models.signals import post_delete, post_save
 
         from stylevault.accounts import schema  # noqa: F401  (registers the OpenAPI extension)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from stylevault.accounts import selectors
+from stylevault.accounts import events, selectors
 from stylevault.accounts.models import (
     ApiToken,
     ApplicationStatus,
@@ -30,8 +30,7 @@ from stylevault.accounts.models import (
 )
 from stylevault.core import errors, imaging, ratelimit
 from stylevault.mail import services as mail
-from stylevault.provenance.models import EventKind
-from stylevault.provenance.services import record_event
+from stylevault.provenance.services import record
 
 TOKEN_PREFIX = "svt_"  # noqa: S105  (a public marker, not a secret)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
@@ -48,8 +47,7 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _field_error(field: str, message: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={"fields": {field: [message]}})
+_field_error = errors.field_error
 
 
 def _check_password(password: str, user: User) -> None:
@@ -160,7 +158,6 @@ def touch_token(token: ApiToken) -> None:
 
 
 def set_locale(*, user: User, locale: str) -> User:
-    from django.conf import settings
 
     if locale not in dict(settings.LANGUAGES):
         raise _field_error("locale", _("Choose English (en) or Korean (ko)."))
@@ -185,6 +182,7 @@ def signature_preview(*, signature) -> bytes:
     """A sample picture (PNG) with `signature` placed exactly as on every delivered image, so an
     artist sees the placement before applying. Checks the file as an application does; stores
     nothing."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.signature import place_signature
 
     checked = _checked_signature(signature)
@@ -198,6 +196,7 @@ def signature_preview(*, signature) -> bytes:
 
 @functools.cache
 def _preview_canvas() -> Image.Image:
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.demo_art import demo_artworks
 
     return demo_artworks(count=1, size=512)[0][0]
@@ -251,16 +250,7 @@ def decide_application(
     application.save(update_fields=["status", "reason", "decided_at", "decided_by"])
     if approve:
         set_role(user=application.user, role=Role.ARTIST)
-        record_event(
-            kind=EventKind.ARTIST_VERIFIED,
-            subject=application.user,
-            actor=operator,
-            payload={
-                "artist_id": application.user_id,
-                "username": application.user.username,
-                "signature_sha256": application.signature_sha256,
-            },
-        )
+        record(events.artist_verified(application=application, operator=operator))
     return application
 
 

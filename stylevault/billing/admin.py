@@ -22,7 +22,7 @@ from stylevault.billing.models import (
 from stylevault.billing.providers import toss
 from stylevault.billing.services import refunds
 from stylevault.core import errors
-from stylevault.web.admin import ReadOnlyAdmin
+from stylevault.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Checkout)

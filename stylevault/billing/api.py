@@ -58,6 +58,9 @@ class TossCheckoutOut(serializers.Serializer):
     amount = serializers.IntegerField()
     currency = serializers.CharField()
     client_key = serializers.CharField()
+    customer_key = serializers.CharField(
+        help_text="The widget's customerKey for this buyer: stable, and not guessable from their id."
+    )
     success_url = serializers.URLField()
     fail_url = serializers.URLField()
 
@@ -169,6 +172,7 @@ def toss_order(request, checkout) -> dict:
     return {
         "provider": Provider.TOSS, "order_id": str(checkout.pk), "amount": checkout.amount,
         "currency": checkout.currency, "client_key": settings.STYLEVAULT_TOSS_CLIENT_KEY,
+        "customer_key": toss.customer_key(checkout.user_id),
         "success_url": success, "fail_url": fail,
     }  # fmt: skip
 

@@ -197,7 +197,7 @@ def earnings(request):
                 artist=artist, stripe_account_id=form.cleaned_data["stripe_account_id"]
             )
         except errors.DomainError as exc:
-            from stylevault.web.pages import apply_service_error
+            from stylevault.core.pages import apply_service_error
 
             apply_service_error(form, exc)
         else:

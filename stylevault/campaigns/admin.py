@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from stylevault.campaigns.models import Brand, ChatSession, Draft
-from stylevault.web.admin import ReadOnlyAdmin
+from stylevault.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Brand)

@@ -19,10 +19,10 @@ from stylevault.campaigns.models import (
 )
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
+from stylevault.core.files import stored_file_response
 from stylevault.core.paging import MAX_ID
 from stylevault.generation.api import ErrorOut
 from stylevault.generation.models import GenerationStatus
-from stylevault.web.files import stored_file_response
 
 
 class BrandIn(serializers.Serializer):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-AD_COMPOSED = "campaign_ad_composed"
+from stylevault.campaigns.models import Draft
+from stylevault.provenance.models import EventKind
+from stylevault.provenance.services import NewEvent
 
 
 def ad_composed(
     *,
-    draft_id: int,
+    draft: Draft,
     generation_id: int,
     source_image_id: int,
     source_sha256: str,
@@ -16,10 +18,10 @@ def ad_composed(
     layout: str,
     aspect_ratio: str,
     writer: str,
-) -> dict:
-    """The payload: which licensed image the ad was made from and which files came out."""
-    return {
-        "draft_id": draft_id,
+) -> NewEvent:
+    """Which licensed image the ad was made from and which files came out."""
+    payload = {
+        "draft_id": draft.pk,
         "generation_id": generation_id,
         "source_image_id": source_image_id,
         "source_sha256": source_sha256,
@@ -30,3 +32,6 @@ def ad_composed(
         "aspect_ratio": aspect_ratio,
         "writer": writer,
     }
+    return NewEvent(
+        kind=EventKind.CAMPAIGN_AD_COMPOSED, subject=draft, actor=draft.owner_id, payload=payload
+    )

@@ -496,7 +496,7 @@ def ad_mark(draft_id: int) -> int:
 def record_ad(*, draft_id: int, result: dict) -> None:
     """The compose job succeeded (in its outcome transaction): the files and the event."""
     from stylevault.campaigns import events
-    from stylevault.provenance.services import record_event
+    from stylevault.provenance.services import record
 
     draft = Draft.objects.select_for_update().get(pk=draft_id)
     draft.ad_path, draft.ad_png_path = result["path"], result["png_path"]
@@ -505,12 +505,9 @@ def record_ad(*, draft_id: int, result: dict) -> None:
     draft.status = DraftStatus.SUCCEEDED
     draft.error_code = draft.error_message = ""
     draft.save()
-    record_event(
-        kind=events.AD_COMPOSED,
-        subject=draft,
-        actor=draft.owner_id,
-        payload=events.ad_composed(
-            draft_id=draft.pk,
+    record(
+        events.ad_composed(
+            draft=draft,
             generation_id=draft.generation_id,
             source_image_id=result["source_image_id"],
             source_sha256=result["source_sha256"],

@@ -31,11 +31,11 @@ def compose(ctx) -> dict:
     from PIL import Image
 
     from stylevault.campaigns import layout
+    from stylevault.engine.c2pa import LicenseClaim
     from stylevault.engine.postprocess import ImageMetadata, finish_image
     from stylevault.engine.signature import signature_box
     from stylevault.generation.delivery import artist_signature
     from stylevault.provenance import manifests
-    from stylevault.provenance.c2pa import LicenseClaim
 
     draft = (
         Draft.objects.select_related("brand", "generation", "owner")

@@ -15,8 +15,8 @@ from stylevault.campaigns import api, selectors, services
 from stylevault.campaigns.forms import BrandForm, MessageForm
 from stylevault.campaigns.models import DraftStatus
 from stylevault.core import errors
+from stylevault.core.pages import apply_service_error
 from stylevault.styles.models import Style, StyleStatus
-from stylevault.web.pages import apply_service_error
 
 
 def _is_htmx(request: HttpRequest) -> bool:

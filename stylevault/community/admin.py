@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from stylevault.community import services
 from stylevault.community.models import Comment, Follow
 from stylevault.core import errors
-from stylevault.web.admin import ReadOnlyAdmin
+from stylevault.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Comment)

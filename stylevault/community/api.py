@@ -16,15 +16,10 @@ from rest_framework.views import APIView
 
 from stylevault.community import selectors, services
 from stylevault.community.models import COMMENT_MAX_LENGTH
-from stylevault.core import errors
-from stylevault.core.api import inline, validated
+from stylevault.core import errors, pages
+from stylevault.core.api import UserRefOut, inline, validated
 from stylevault.core.openapi import error_responses
 from stylevault.core.paging import DEFAULT_LIMIT, MAX_ID, Page, PageQuery, next_link
-
-
-class UserRefOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
 
 
 class StyleRefOut(serializers.Serializer):
@@ -139,17 +134,13 @@ class ArtistProfileOut(serializers.Serializer):
     )
 
 
-def _viewer(request):
-    return request.user if request.user.is_authenticated else None
-
-
 def _tiles(page: Page) -> list[dict]:
     """The page's tiles as every viewer sees them (`liked` false; see _with_liked)."""
     return FeedImageOut(page.items, many=True).data
 
 
 def _with_liked(request, tiles: list[dict]) -> list[dict]:
-    liked = selectors.liked_ids(_viewer(request), [tile["id"] for tile in tiles])
+    liked = selectors.liked_ids(pages.viewer(request), [tile["id"] for tile in tiles])
     return [{**tile, "liked": tile["id"] in liked} for tile in tiles]
 
 
@@ -220,11 +211,11 @@ class CommentsView(APIView):
     )
     def get(self, request, image_id: int):
         query = validated(PageQuery, request.query_params)
-        image = selectors.get_image(_viewer(request), image_id)
+        image = selectors.get_image(pages.viewer(request), image_id)
         page = selectors.comments_page(
             image=image, cursor=query.get("cursor"), limit=query["limit"]
         )
-        context = {"viewer": _viewer(request)}
+        context = {"viewer": pages.viewer(request)}
         return Response(
             {
                 "results": CommentOut(page.items, many=True, context=context).data,
@@ -300,7 +291,7 @@ class ArtistView(APIView):
     @extend_schema(responses={200: ArtistProfileOut, **error_responses(404)}, tags=["community"])
     def get(self, request, artist_id: int):
         artist = selectors.get_artist(artist_id)
-        profile = selectors.artist_profile(viewer=_viewer(request), artist=artist)
+        profile = selectors.artist_profile(viewer=pages.viewer(request), artist=artist)
         images = selectors.artist_images(artist=artist)
         more = None
         if images.next_cursor:

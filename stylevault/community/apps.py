@@ -13,6 +13,7 @@ def _heal_style_search_index(using: str, **kwargs) -> None:
         or "styles_style" not in connection.introspection.table_names()
     ):
         return
+    # In ready(): models and their signals need the app registry loaded.
     from stylevault.styles.search import install_sqlite_index
 
     with connection.cursor() as cursor:
@@ -28,6 +29,7 @@ class CommunityConfig(AppConfig):
         # Style search is issue 8's, like the rest of this app; the styles app stays unaware.
         post_migrate.connect(_heal_style_search_index, sender=self)
 
+        # In ready(): models and their signals need the app registry loaded.
         from stylevault.community import services
         from stylevault.generation.models import Image
 

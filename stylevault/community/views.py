@@ -3,14 +3,10 @@ comments, artist pages, the artists I follow. Thin: rules are in community.servi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -18,37 +14,12 @@ from django.views.decorators.http import require_POST
 
 from stylevault.community import selectors, services
 from stylevault.community.forms import CommentForm
-from stylevault.core import errors
+from stylevault.core import errors, pages
+from stylevault.core.pages import domain_errors_as_http, is_htmx
 from stylevault.core.paging import Page, next_link
 
 COMMENTS_PER_PAGE = 50
 ARTISTS_PER_PAGE = 50
-
-
-def domain_errors_as_http(view: Callable) -> Callable:
-    """A page answers a service's NOT_FOUND, FORBIDDEN and VALIDATION_ERROR (a bad cursor in
-    the address) with the site's 404, 403 and 400 pages."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except errors.NotFound as exc:
-            raise Http404(exc.message) from exc
-        except errors.Forbidden as exc:
-            raise PermissionDenied(exc.message) from exc
-        except errors.ValidationFailed as exc:
-            raise BadRequest(exc.message) from exc
-
-    return wrapped
-
-
-def _viewer(request):
-    return request.user if request.user.is_authenticated else None
-
-
-def _htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _images(request, page: Page, template: str, context: dict) -> HttpResponse:
@@ -57,9 +28,9 @@ def _images(request, page: Page, template: str, context: dict) -> HttpResponse:
         **context,
         "page": page,
         "more": next_link(request, page),
-        "liked": selectors.liked_ids(_viewer(request), [image.pk for image in page.items]),
+        "liked": selectors.liked_ids(pages.viewer(request), [image.pk for image in page.items]),
     }
-    response = render(request, "community/_images.html" if _htmx(request) else template, context)
+    response = render(request, "community/_images.html" if is_htmx(request) else template, context)
     patch_vary_headers(response, ["HX-Request"])  # one address, two bodies: keep caches apart
     return response
 
@@ -81,7 +52,7 @@ def _image_page(request, image, form: CommentForm) -> HttpResponse:
     comments = selectors.comments_page(
         image=image, cursor=request.GET.get("cursor"), limit=COMMENTS_PER_PAGE
     )
-    viewer = _viewer(request)
+    viewer = pages.viewer(request)
     context = {
         "image": image,
         "liked": image.pk in selectors.liked_ids(viewer, [image.pk]),
@@ -95,7 +66,7 @@ def _image_page(request, image, form: CommentForm) -> HttpResponse:
 
 @domain_errors_as_http
 def image(request, image_id: int):
-    return _image_page(request, selectors.get_image(_viewer(request), image_id), CommentForm())
+    return _image_page(request, selectors.get_image(pages.viewer(request), image_id), CommentForm())
 
 
 @login_required
@@ -105,7 +76,7 @@ def like(request, image_id: int):
     liked = request.POST.get("action") != "unlike"
     toggle = services.like_image if liked else services.unlike_image
     image = toggle(user=request.user, image_id=image_id)
-    if _htmx(request):
+    if is_htmx(request):
         return render(request, "community/_like.html", {"image": image, "liked": liked})
     return redirect("community:image", image_id=image_id)
 
@@ -143,7 +114,9 @@ def artist(request, artist_id: int):
     page = selectors.artist_images(artist=found, cursor=request.GET.get("cursor"))
     # The infinite scroll needs the tiles only, not the artist's header.
     profile = (
-        {} if _htmx(request) else selectors.artist_profile(viewer=_viewer(request), artist=found)
+        {}
+        if is_htmx(request)
+        else selectors.artist_profile(viewer=pages.viewer(request), artist=found)
     )
     return _images(request, page, "community/artist.html", profile)
 
@@ -155,7 +128,7 @@ def follow(request, artist_id: int):
     following = request.POST.get("action") != "unfollow"
     toggle = services.follow_artist if following else services.unfollow_artist
     found = toggle(user=request.user, artist_id=artist_id)
-    if _htmx(request):
+    if is_htmx(request):
         context = {
             "artist": found,
             "following": following,

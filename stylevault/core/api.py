@@ -7,12 +7,13 @@ import binascii
 import logging
 
 import orjson
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
-from rest_framework import metadata, negotiation, pagination, renderers
+from rest_framework import metadata, negotiation, pagination, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
@@ -91,6 +92,14 @@ def exception_handler(exc, context):
     return response
 
 
+# A user as other bodies name them: `{id, username}`. Apps subclass it under the name their
+# part of the schema already gives it (ArtistOut, UserOut, NotificationActorOut); no docstring,
+# since a docstring becomes the schema's description.
+class UserRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
 class ScopedRateThrottle(BaseThrottle):
     """A DRF throttle over stylevault.core.ratelimit; subclasses name the scope, rate and key."""
 
@@ -121,7 +130,6 @@ class ApiRateThrottle(ScopedRateThrottle):
     scope = "api"
 
     def rate(self) -> str:
-        from django.conf import settings
 
         return settings.RATE_API
 

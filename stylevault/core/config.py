@@ -5,10 +5,11 @@ Every setting of the product comes from here; settings.py only turns it into Dja
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -153,13 +154,16 @@ def sqlite_database(path: Path) -> dict:
 
 def _check_url(env: dict[str, str], name: str, schemes: set[str], problems: list[str]) -> str:
     value = env.get(name, "").strip()
-    if value and urlparse(value).scheme not in schemes:
+    scheme = urlparse(value).scheme
+    if value and scheme not in schemes:
         allowed = ", ".join(sorted(f"{s}://" for s in schemes))
-        problems.append(f"{name} must start with one of {allowed}, got {value!r}")
+        # Only the scheme is echoed: the rest of such a URL may hold a password.
+        problems.append(f"{name} must start with one of {allowed}, got {scheme or 'none'}://")
     return value
 
 
 def _check_rate(env: dict[str, str], name: str, default: str, problems: list[str]) -> str:
+    # settings import this module; core.ratelimit is loaded only when a rate is checked.
     from stylevault.core.ratelimit import parse_rate
 
     value = env.get(name, default)
@@ -266,7 +270,6 @@ def _body_limits(env: dict[str, str], problems: list[str]) -> dict[str, int]:
 
 
 def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str]):
-    import json
 
     raw = env.get(name, "").strip()
     if not raw:
@@ -285,7 +288,6 @@ def _json_setting(env: dict[str, str], name: str, kind: type, problems: list[str
 def _number_setting(
     env: dict[str, str], name: str, default: str, low: float, high: float, problems: list[str]
 ) -> str:
-    from decimal import Decimal, InvalidOperation
 
     value = env.get(name, "").strip() or default
     try:
@@ -352,9 +354,6 @@ def _payments(env: dict[str, str], problems: list[str]) -> dict:
         "toss_secret_key": env.get("STYLEVAULT_TOSS_SECRET_KEY", "").strip(),
         "toss_api_url": _check_url(env, "STYLEVAULT_TOSS_API_URL", {"http", "https"}, problems)
         or "https://api.tosspayments.com",
-        "email_url": _check_url(
-            env, "STYLEVAULT_EMAIL_URL", {"smtp", "smtp+tls", "smtps"}, problems
-        ),
         "credit_packs": packs,
         "subscription_tiers": tiers or {},
         "platform_fee_percent": _number_setting(
@@ -407,6 +406,14 @@ def _engine(env: dict[str, str], problems: list[str]) -> dict:
         "lora_cache_size": int(
             _number_setting(env, "STYLEVAULT_LORA_CACHE_SIZE", "8", 1, 256, problems)
         ),
+        "batch_size": int(_number_setting(env, "STYLEVAULT_BATCH_SIZE", "8", 1, 256, problems)),
+        "batch_wait_ms": float(
+            _number_setting(env, "STYLEVAULT_BATCH_WAIT_MS", "20", 0, 10000, problems)
+        ),
+        "batch_exact": _flag(env, "STYLEVAULT_BATCH_EXACT", True),
+        "torch_threads": int(
+            _number_setting(env, "STYLEVAULT_TORCH_THREADS", "0", 0, 1024, problems)
+        ),
         "max_lora_bytes": int(
             _number_setting(env, "STYLEVAULT_MAX_LORA_MB", "400", 1, 4096, problems)
         )
@@ -447,3 +454,17 @@ def _job_time_limits(env: dict[str, str], problems: list[str]) -> dict[str, dict
             continue
         limits[kind] = {"seconds": float(numbers[0]), "per_item": float(numbers[1])}
     return limits
+
+
+DEFAULT_STOP_GRACE_SECONDS = 8.0
+
+
+def stop_grace_seconds() -> float:
+    """STYLEVAULT_STOP_GRACE_SECONDS: how long a stopping process may take to end its requests,
+    streams (SSE) and jobs before it is stopped hard. 8 s by default; a spot GPU worker with a
+    two-minute warning can take 100."""
+    raw = os.environ.get("STYLEVAULT_STOP_GRACE_SECONDS", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_STOP_GRACE_SECONDS
+    except ValueError:
+        return DEFAULT_STOP_GRACE_SECONDS

@@ -26,6 +26,11 @@ class ValidationFailed(DomainError):
     default_message = _("Some fields are missing or wrong.")
 
 
+def field_error(field: str, message: str, **details) -> ValidationFailed:
+    """A VALIDATION_ERROR about one field, for the API's `details.fields` and the pages' forms."""
+    return ValidationFailed(message, details={"fields": {field: [message]}, **details})
+
+
 class Unauthorized(DomainError):
     code, status = "UNAUTHORIZED", 401
     default_message = _("Please sign in first.")

@@ -18,11 +18,13 @@ import hashlib
 import io
 import math
 import os
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import imagehash
 from django.utils.translation import gettext as _
 from PIL import Image
 
@@ -193,3 +195,10 @@ def _bounded(image: Image.Image, side: int) -> Image.Image:
     if factor > 1:
         image = image.reduce(factor)
     return image.convert("RGB")
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """64-bit DCT perceptual hash as a signed integer: stable under re-encoding and resizing."""
+    bits = imagehash.phash(image.convert("RGB")).hash.flatten()
+    unsigned = int("".join("1" if b else "0" for b in bits), 2)
+    return struct.unpack("<q", struct.pack("<Q", unsigned))[0]

@@ -62,6 +62,7 @@ _INCR_WITH_EXPIRY = (
 
 @functools.cache
 def _redis_counter():
+    # core.config imports this module while the settings are still being built.
     from django.core.cache import cache
 
     return cache._cache.get_client(None, write=True).register_script(_INCR_WITH_EXPIRY)

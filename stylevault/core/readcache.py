@@ -191,6 +191,7 @@ class _Push:
             self._thread.join(timeout=self.ping_seconds + 5)
 
     def _listen(self, params: dict) -> None:
+        # psycopg is needed (and installed) only on PostgreSQL.
         import psycopg
 
         delay = self.retry_seconds

@@ -352,3 +352,628 @@ def _draw_trees(
         draw.polygon(tree, fill=_TREE, outline=_INK)
         draw.line([(x, base), (x, base + height * 0.12)], fill=_INK, width=max(1, size // 256))
     return count
+
+
+# --- Captioned scenes: the built-in model's training corpus ------------------------------------
+
+SCENE_CORPUS_VERSION = "scenes-v1"
+COLOURS: dict[str, Colour] = {
+    "red": (212, 38, 38),
+    "orange": (240, 138, 28),
+    "yellow": (246, 214, 48),
+    "green": (52, 158, 66),
+    "blue": (38, 88, 212),
+    "purple": (128, 56, 172),
+    "pink": (242, 128, 184),
+    "brown": (128, 78, 40),
+    "black": (24, 24, 26),
+    "white": (246, 246, 244),
+    "grey": (128, 128, 130),
+}
+# Colours with a hue of their own, the ones a dominant-hue measure can tell apart.
+HUED_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink")
+PLACES: dict[str, tuple[float, float]] = {
+    "at the top": (0.5, 0.24),
+    "at the bottom": (0.5, 0.76),
+    "on the left": (0.24, 0.5),
+    "on the right": (0.76, 0.5),
+    "in the centre": (0.5, 0.5),
+}
+TIMES = ("day", "dusk", "night")
+OBJECTS = ("sun", "moon", "circle", "square", "triangle", "flower", "tree", "house", "boat")
+GROUNDS = ("sea", "lake", "hills", "mountains", "forest", "road")
+SKY_SUBJECTS = ("sky", "clouds", "stars")
+SUBJECTS = (*OBJECTS, *GROUNDS, *SKY_SUBJECTS, "stripes")
+_PLURAL = {"hills", "mountains", "clouds", "stars", "stripes"}
+# The colour a subject has when its caption names none.
+_USUAL = {
+    "sun": "yellow",
+    "moon": "white",
+    "tree": "green",
+    "sea": "blue",
+    "lake": "blue",
+    "hills": "green",
+    "mountains": "grey",
+    "forest": "green",
+    "road": "grey",
+    "clouds": "white",
+    "stars": "white",
+    "sky": "blue",
+}
+_SKIES: dict[str, tuple[Colour, Colour]] = {  # top and horizon colour
+    "day": ((118, 176, 232), (196, 222, 240)),
+    "dusk": ((92, 70, 140), (244, 150, 96)),
+    "night": ((10, 14, 40), (34, 40, 84)),
+}
+FILLS = ("flat", "wash", "crayon", "dots", "hatch")
+
+
+@dataclass(frozen=True)
+class SceneLook:
+    """How a scene is painted: the same scene in two looks shares only its layout and colours."""
+
+    fill: str  # one of FILLS
+    paper: Colour
+    grain: float  # paper texture, in 0-255 levels
+    outline: float  # ink outline width as a share of the side; 0 for none
+    ink: Colour
+    pixel: int  # block count across the side for a pixel look; 0 for none
+    blur: float  # softness, share of the side
+    saturation: float  # scales the colours' saturation
+    lightness: float  # shifts the colours' lightness
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What a picture shows, in words: `render_scene` paints it, `caption` says it."""
+
+    subject: str
+    colour: str
+    place: str | None
+    time: str | None
+    extras: tuple[tuple[str, str], ...]  # (subject, colour) drawn behind or around the subject
+    caption: str
+
+
+def scene_look(seed: int) -> SceneLook:
+    """One of many looks, drawn from `seed`."""
+    rng = np.random.default_rng([23, seed])
+    dark = rng.random() < 0.12
+    paper = (
+        _hls(rng.uniform(0, 1), rng.uniform(0.1, 0.2), 0.2)
+        if dark
+        else _hls(rng.uniform(0.05, 0.2), rng.uniform(0.86, 0.97), rng.uniform(0.0, 0.5))
+    )
+    return SceneLook(
+        fill=str(rng.choice(FILLS)),
+        paper=paper,
+        grain=float(rng.uniform(0, 10)),
+        outline=float(rng.choice([0.0, 0.0, 0.006, 0.012])),
+        ink=(240, 236, 226) if dark else _hls(rng.uniform(0.55, 0.7), rng.uniform(0.08, 0.2), 0.3),
+        pixel=int(rng.choice([0, 0, 0, 16, 24, 32])),
+        blur=float(rng.choice([0.0, 0.0, 0.004, 0.01])),
+        saturation=float(rng.uniform(0.75, 1.1)),
+        lightness=float(rng.uniform(-0.06, 0.06)),
+    )
+
+
+def random_scene(rng: np.random.Generator, colours: tuple[str, ...] = tuple(COLOURS)) -> Scene:
+    """A scene with one main subject, its colour, maybe a place and a time of day, captioned.
+
+    Every colour is one of `colours`, so a palette can be imposed on a set of scenes."""
+    kind = rng.random()
+    if kind < 0.55:
+        return _object_scene(rng, colours)
+    if kind < 0.9:
+        return _landscape_scene(rng, str(rng.choice([*GROUNDS, *SKY_SUBJECTS])), colours)
+    colour = str(rng.choice(colours))
+    return Scene("stripes", colour, None, None, (), f"{colour} stripes")
+
+
+def _colour_of(
+    subject: str, rng: np.random.Generator, colours: tuple[str, ...], usual: float
+) -> str:
+    """The subject's usual colour with probability `usual` (if the palette has it), else any."""
+    if subject in _USUAL and _USUAL[subject] in colours and rng.random() < usual:
+        return _USUAL[subject]
+    return str(rng.choice(colours))
+
+
+def _object_scene(
+    rng: np.random.Generator, colours: tuple[str, ...], grounded: bool = True
+) -> Scene:
+    """One object, maybe placed; when `grounded`, sometimes over a landscape at a time of day."""
+    subject = str(rng.choice(OBJECTS))
+    colour = str(rng.choice(colours))
+    place = str(rng.choice(list(PLACES)))
+    words = [_named(subject, colour)]
+    if rng.random() < 0.85:
+        words.append(place)
+    extras: tuple[tuple[str, str], ...] = ()
+    time = None
+    if grounded and rng.random() < 0.4:
+        ground = str(rng.choice(GROUNDS))
+        ground_colour = _colour_of(ground, rng, colours, usual=0.6)
+        time = str(rng.choice(TIMES))
+        extras = (("sky", "blue"), (ground, ground_colour))
+        words += ["over", _named(ground, ground_colour), f"at {time}"]
+    return Scene(subject, colour, place, time, extras, " ".join(words))
+
+
+def _landscape_scene(rng: np.random.Generator, subject: str, colours: tuple[str, ...]) -> Scene:
+    time = str(rng.choice(TIMES))
+    colour = _colour_of(subject, rng, colours, usual=0.4)
+    extras: list[tuple[str, str]] = []
+    words = [_named(subject, colour)]
+    if subject != "sky":
+        extras.append(("sky", "blue"))
+    if subject in GROUNDS and rng.random() < 0.6:
+        light = "moon" if time == "night" else "sun"
+        light_colour = _colour_of(light, rng, colours, usual=0.6)
+        extras.append((light, light_colour))
+        words = [_named(light, light_colour), "over", words[0]]
+    words.append(f"at {time}")
+    return Scene(subject, colour, None, time, tuple(extras), " ".join(words))
+
+
+def _named(subject: str, colour: str) -> str:
+    if subject in _PLURAL:
+        return f"{colour} {subject}"
+    article = "an" if colour[0] in "aeiou" else "a"
+    return f"{article} {colour} {subject}"
+
+
+def scene_corpus(count: int, size: int = 128, seed: int = 0) -> list[tuple[Image.Image, str, str]]:
+    """`count` (picture, caption, main subject) triples, each in a look of its own."""
+    return [scene_picture(seed, index, size) for index in range(count)]
+
+
+def scene_picture(seed: int, index: int, size: int = 128) -> tuple[Image.Image, str, str]:
+    """Picture `index` of corpus `seed`: (picture, caption, main subject)."""
+    rng = np.random.default_rng([31, seed, index])
+    scene = random_scene(rng)
+    look = scene_look(int(rng.integers(1 << 30)))
+    return render_scene(scene, look, rng, size), scene.caption, scene.subject
+
+
+def render_scene(
+    scene: Scene, look: SceneLook, rng: np.random.Generator, size: int = 128, height: int = 0
+) -> Image.Image:
+    """Paints `scene` in `look` at `size` x `height` (square when height is 0)."""
+    width, height = size, height or size
+    canvas = np.empty((height, width, 3), dtype=np.float32)
+    canvas[:] = look.paper
+    layers = [(name, colour) for name, colour in scene.extras]
+    layers.append((scene.subject, scene.colour))
+    for name, colour_name in _in_depth_order(layers):
+        colour = _looked(_sky_or(colour_name, name, scene.time), look, rng)
+        if name == "sky":
+            _paint_sky(canvas, scene.time or "day", colour_name, look, rng)
+            continue
+        main = name == scene.subject
+        place = PLACES[scene.place] if main and scene.place else None
+        mask = _subject_mask(name, rng, width, height, place, scene)
+        _paint(canvas, mask, colour, look, rng)
+        if name in ("tree", "flower") and main:
+            stem = _stem_mask(name, mask, width, height)
+            _paint(
+                canvas,
+                stem,
+                _looked(COLOURS["brown" if name == "tree" else "green"], look, rng),
+                look,
+                rng,
+            )
+    image = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
+    if look.blur:
+        image = image.filter(ImageFilter.GaussianBlur(look.blur * width))
+    if look.pixel:
+        blocks = (look.pixel, max(1, round(look.pixel * height / width)))
+        image = image.resize(blocks, Image.Resampling.BOX).resize(
+            (width, height), Image.Resampling.NEAREST
+        )
+    return _with_grain(image, look.grain, rng)
+
+
+_DEPTH = {"sky": 0, "stars": 1, "sun": 1, "moon": 1, "clouds": 2}
+
+
+def _in_depth_order(layers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted(layers, key=lambda layer: _DEPTH.get(layer[0], 3))
+
+
+def _sky_or(colour_name: str, name: str, time: str | None) -> Colour:
+    return COLOURS[colour_name]
+
+
+def _looked(colour: Colour, look: SceneLook, rng: np.random.Generator) -> Colour:
+    hue, lightness, saturation = colorsys.rgb_to_hls(*(c / 255 for c in colour))
+    lightness += look.lightness + rng.uniform(-0.04, 0.04)
+    return _hls(hue + rng.uniform(-0.015, 0.015), lightness, min(1.0, saturation * look.saturation))
+
+
+def _paint_sky(
+    canvas: np.ndarray, time: str, colour_name: str, look: SceneLook, rng: np.random.Generator
+) -> None:
+    """A vertical gradient; a named sky colour other than blue tints the time of day's sky."""
+    top, horizon = (np.array(c, dtype=np.float32) for c in _SKIES[time])
+    if colour_name != "blue":
+        tint = np.array(COLOURS[colour_name], dtype=np.float32)
+        top, horizon = top * 0.3 + tint * 0.7, horizon * 0.3 + tint * 0.7
+    height = canvas.shape[0]
+    ramp = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    sky = top * (1 - ramp) + horizon * ramp
+    cover = 0.9 if look.fill != "crayon" else 0.75
+    canvas[:] = canvas * (1 - cover) + sky * cover
+
+
+def _subject_mask(
+    name: str,
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    place: tuple[float, float] | None,
+    scene: Scene,
+) -> np.ndarray:
+    """A float mask in [0, 1] of where `name` is, drawn with PIL at the picture's size."""
+    mask = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(mask)
+    side = min(width, height)
+    if name in OBJECTS:
+        if place is None:
+            top_half = name in ("sun", "moon") and scene.subject != name
+            place = (
+                rng.uniform(0.2, 0.8),
+                rng.uniform(0.15, 0.35) if top_half else rng.uniform(0.25, 0.75),
+            )
+        cx = (place[0] + rng.normal(0, 0.03)) * width
+        cy = (place[1] + rng.normal(0, 0.03)) * height
+        radius = side * (
+            rng.uniform(0.15, 0.24) if scene.subject == name else rng.uniform(0.08, 0.12)
+        )
+        _OBJECT_SHAPES[name](draw, rng, cx, cy, radius)
+    else:
+        _AREA_SHAPES[name](draw, rng, width, height)
+    return np.asarray(mask, dtype=np.float32) / 255.0
+
+
+def _circle(draw, rng, cx, cy, r) -> None:
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+
+
+def _square(draw, rng, cx, cy, r) -> None:
+    r *= 0.9
+    draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=255)
+
+
+def _triangle(draw, rng, cx, cy, r) -> None:
+    draw.polygon(
+        [(cx, cy - r), (cx + r * 1.1, cy + r * 0.8), (cx - r * 1.1, cy + r * 0.8)], fill=255
+    )
+
+
+def _sun(draw, rng, cx, cy, r) -> None:
+    core = r * 0.7
+    draw.ellipse([cx - core, cy - core, cx + core, cy + core], fill=255)
+    for k in range(10):
+        angle = 2 * math.pi * k / 10
+        inner, outer = core * 1.2, r * 1.25
+        draw.line(
+            [
+                (cx + inner * math.cos(angle), cy + inner * math.sin(angle)),
+                (cx + outer * math.cos(angle), cy + outer * math.sin(angle)),
+            ],
+            fill=255,
+            width=max(1, round(r * 0.15)),
+        )
+
+
+def _moon(draw, rng, cx, cy, r) -> None:
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+    shift = r * 0.55
+    draw.ellipse(
+        [cx - r + shift, cy - r - shift * 0.3, cx + r + shift, cy + r - shift * 0.3], fill=0
+    )
+
+
+def _flower(draw, rng, cx, cy, r) -> None:
+    petal = r * 0.42
+    for k in range(6):
+        angle = 2 * math.pi * k / 6
+        px, py = cx + r * 0.55 * math.cos(angle), cy - r * 0.3 + r * 0.55 * math.sin(angle)
+        draw.ellipse([px - petal, py - petal, px + petal, py + petal], fill=255)
+
+
+def _tree(draw, rng, cx, cy, r) -> None:
+    crown = r * 0.85
+    draw.ellipse([cx - crown, cy - r * 1.1, cx + crown, cy + r * 0.45], fill=255)
+
+
+def _house(draw, rng, cx, cy, r) -> None:
+    draw.rectangle([cx - r * 0.85, cy - r * 0.2, cx + r * 0.85, cy + r], fill=255)
+    draw.polygon(
+        [(cx - r * 1.05, cy - r * 0.2), (cx + r * 1.05, cy - r * 0.2), (cx, cy - r * 1.05)],
+        fill=255,
+    )
+
+
+def _boat(draw, rng, cx, cy, r) -> None:
+    draw.polygon(
+        [
+            (cx - r * 1.2, cy + r * 0.2),
+            (cx + r * 1.2, cy + r * 0.2),
+            (cx + r * 0.8, cy + r * 0.7),
+            (cx - r * 0.8, cy + r * 0.7),
+        ],
+        fill=255,
+    )
+    draw.polygon([(cx, cy - r * 1.1), (cx, cy + r * 0.1), (cx + r * 0.8, cy + r * 0.1)], fill=255)
+
+
+_OBJECT_SHAPES = {
+    "sun": _sun,
+    "moon": _moon,
+    "circle": _circle,
+    "square": _square,
+    "triangle": _triangle,
+    "flower": _flower,
+    "tree": _tree,
+    "house": _house,
+    "boat": _boat,
+}
+
+
+def _stem_mask(name: str, crown: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A trunk or stem under the crown or petals of `crown`."""
+    rows, cols = np.nonzero(crown > 0.5)
+    mask = Image.new("L", (width, height), 0)
+    if rows.size:
+        cx, bottom = float(cols.mean()), float(rows.max())
+        reach = (rows.max() - rows.min()) * 0.5
+        half = max(1.0, (cols.max() - cols.min()) * 0.08)
+        ImageDraw.Draw(mask).rectangle(
+            [cx - half, bottom - reach * 0.3, cx + half, bottom + reach], fill=255
+        )
+    stem = np.asarray(mask, dtype=np.float32) / 255.0
+    return stem * (crown < 0.5)
+
+
+def _horizon(rng: np.random.Generator, height: int) -> float:
+    return height * rng.uniform(0.5, 0.62)
+
+
+def _sea(draw, rng, width, height) -> None:
+    top = _horizon(rng, height)
+    draw.rectangle([0, top, width, height], fill=255)
+
+
+def _lake(draw, rng, width, height) -> None:
+    cy = height * rng.uniform(0.7, 0.8)
+    rx, ry = width * rng.uniform(0.3, 0.45), height * rng.uniform(0.1, 0.17)
+    cx = width * rng.uniform(0.4, 0.6)
+    draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=255)
+
+
+def _hills(draw, rng, width, height) -> None:
+    for layer in range(2):
+        base = _horizon(rng, height) + layer * height * 0.1
+        x = np.linspace(0, width, 33)
+        phase = rng.uniform(0, 2 * math.pi)
+        y = base + height * 0.07 * np.sin(2 * math.pi * x / width * rng.uniform(0.8, 1.6) + phase)
+        draw.polygon(
+            [(0, height), *zip(x.tolist(), y.tolist(), strict=True), (width, height)], fill=255
+        )
+
+
+def _mountains(draw, rng, width, height) -> None:
+    peaks = int(rng.integers(2, 5))
+    base = height * rng.uniform(0.62, 0.72)
+    for k in range(peaks):
+        cx = width * (k + rng.uniform(0.3, 0.7)) / peaks
+        half = width * rng.uniform(0.2, 0.32)
+        top = height * rng.uniform(0.2, 0.38)
+        draw.polygon([(cx - half, base), (cx, top), (cx + half, base)], fill=255)
+    draw.rectangle([0, base, width, height], fill=255)
+
+
+def _forest(draw, rng, width, height) -> None:
+    base = height * rng.uniform(0.66, 0.74)
+    draw.rectangle([0, base, width, height], fill=255)
+    for k in range(int(rng.integers(7, 12))):
+        cx = width * (k + rng.uniform(0.2, 0.8)) / 9
+        half, tall = width * rng.uniform(0.05, 0.08), height * rng.uniform(0.2, 0.32)
+        draw.polygon([(cx - half, base + 2), (cx, base - tall), (cx + half, base + 2)], fill=255)
+
+
+def _road(draw, rng, width, height) -> None:
+    horizon = _horizon(rng, height)
+    vanish = width * rng.uniform(0.4, 0.6)
+    draw.polygon(
+        [
+            (vanish - width * 0.02, horizon),
+            (vanish + width * 0.02, horizon),
+            (width * 0.8, height),
+            (width * 0.2, height),
+        ],
+        fill=255,
+    )
+
+
+def _clouds(draw, rng, width, height) -> None:
+    for _ in range(int(rng.integers(2, 4))):
+        cx, cy = width * rng.uniform(0.15, 0.85), height * rng.uniform(0.12, 0.4)
+        for _ in range(4):
+            rx, ry = width * rng.uniform(0.06, 0.12), height * rng.uniform(0.04, 0.07)
+            x, y = cx + rng.normal(0, width * 0.05), cy + rng.normal(0, height * 0.02)
+            draw.ellipse([x - rx, y - ry, x + rx, y + ry], fill=255)
+
+
+def _stars(draw, rng, width, height) -> None:
+    for _ in range(int(rng.integers(14, 30))):
+        x, y = width * rng.uniform(0.03, 0.97), height * rng.uniform(0.03, 0.6)
+        r = min(width, height) * rng.uniform(0.012, 0.025)
+        draw.polygon(
+            [
+                (x, y - 2 * r),
+                (x + r * 0.5, y - r * 0.5),
+                (x + 2 * r, y),
+                (x + r * 0.5, y + r * 0.5),
+                (x, y + 2 * r),
+                (x - r * 0.5, y + r * 0.5),
+                (x - 2 * r, y),
+                (x - r * 0.5, y - r * 0.5),
+            ],
+            fill=255,
+        )
+
+
+def _stripes(draw, rng, width, height) -> None:
+    bands = int(rng.integers(4, 9))
+    vertical = rng.random() < 0.5
+    length = width if vertical else height
+    step = length / bands
+    for k in range(0, bands, 2):
+        start = k * step
+        box = [start, 0, start + step, height] if vertical else [0, start, width, start + step]
+        draw.rectangle(box, fill=255)
+
+
+_AREA_SHAPES = {
+    "sea": _sea,
+    "lake": _lake,
+    "hills": _hills,
+    "mountains": _mountains,
+    "forest": _forest,
+    "road": _road,
+    "clouds": _clouds,
+    "stars": _stars,
+    "stripes": _stripes,
+}
+
+
+def _paint(
+    canvas: np.ndarray, mask: np.ndarray, colour: Colour, look: SceneLook, rng: np.random.Generator
+) -> None:
+    """Lays `colour` through `mask` with the look's fill, then its ink outline."""
+    height, width = mask.shape
+    cover = _FILL_TEXTURES[look.fill](rng, width, height) * mask
+    canvas[:] = (
+        canvas * (1 - cover[..., None]) + np.array(colour, dtype=np.float32) * cover[..., None]
+    )
+    if look.outline:
+        size = max(3, 2 * round(look.outline * width) + 1)
+        binary = Image.fromarray((mask > 0.5).astype(np.uint8) * 255)
+        grown = np.asarray(binary.filter(ImageFilter.MaxFilter(size)), dtype=np.float32) / 255.0
+        edge = np.clip(grown - mask, 0, 1)[..., None]
+        canvas[:] = canvas * (1 - edge) + np.array(look.ink, dtype=np.float32) * edge
+
+
+def _flat(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    return np.ones((height, width), dtype=np.float32)
+
+
+def _wash_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    noise = _smooth_noise(rng, max(width, height), cells=8)[:height, :width]
+    return 0.65 + 0.3 * noise
+
+
+def _crayon(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """Waxy strokes at one slant: paper shows between them."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    period = max(2.0, width / rng.uniform(30, 50))
+    slant = rng.uniform(0.5, 1.5)
+    bands = 0.5 + 0.5 * np.sin((xx + slant * yy) / period * 2 * math.pi)
+    speckle = rng.random((height, width)).astype(np.float32)
+    return np.clip(0.45 + 0.45 * bands + 0.25 * (speckle - 0.5), 0, 1)
+
+
+def _dots_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    period = max(3.0, width / rng.uniform(24, 40))
+    dots = (np.sin(xx / period * 2 * math.pi) + np.sin(yy / period * 2 * math.pi)) > -0.4
+    return dots.astype(np.float32) * 0.9 + 0.1
+
+
+def _hatch_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    period = max(3.0, width / rng.uniform(25, 45))
+    lines = np.sin((xx - yy) / period * 2 * math.pi) > -0.3
+    return lines.astype(np.float32) * 0.85 + 0.15
+
+
+_FILL_TEXTURES = {
+    "flat": _flat,
+    "wash": _wash_texture,
+    "crayon": _crayon,
+    "dots": _dots_texture,
+    "hatch": _hatch_texture,
+}
+
+
+# --- The demo styles: three clearly different looks over the same kind of scenes --------------
+
+PIXEL_LOOK = SceneLook(
+    fill="flat",
+    paper=(24, 28, 56),
+    grain=0.0,
+    outline=0.0,
+    ink=(0, 0, 0),
+    pixel=24,
+    blur=0.0,
+    saturation=1.1,
+    lightness=0.04,
+)
+CRAYON_LOOK = SceneLook(
+    fill="crayon",
+    paper=(226, 206, 164),
+    grain=14.0,
+    outline=0.0,
+    ink=(40, 40, 40),
+    pixel=0,
+    blur=0.0,
+    saturation=1.0,
+    lightness=0.0,
+)
+# Each look keeps to a palette of its own, so a style's colours are part of what it teaches.
+PIXEL_COLOURS = ("orange", "pink", "purple", "yellow")
+CRAYON_COLOURS = ("red", "orange", "pink")
+
+
+@dataclass(frozen=True)
+class DemoStyle:
+    """A demo style `stylevault demo` publishes: its works come from `paint(count, size, seed)`."""
+
+    key: str
+    trigger: str
+    paint: Callable[[int, int, int], list[tuple[Image.Image, str]]]
+
+
+def look_artworks(
+    look: SceneLook, colours: tuple[str, ...], count: int = 12, size: int = 512, seed: int = 0
+) -> list[tuple[Image.Image, str]]:
+    """`count` captioned pictures of single objects on the look's paper, in one palette: one
+    artist's consistent set."""
+    works = []
+    for index in range(count):
+        rng = np.random.default_rng([37, seed, index])
+        scene = _object_scene(rng, colours, grounded=False)
+        works.append((render_scene(scene, look, rng, size), scene.caption))
+    return works
+
+
+def pixel_artworks(
+    count: int = 12, size: int = 512, seed: int = 0
+) -> list[tuple[Image.Image, str]]:
+    return look_artworks(PIXEL_LOOK, PIXEL_COLOURS, count, size, seed + 1000)
+
+
+def crayon_artworks(
+    count: int = 12, size: int = 512, seed: int = 0
+) -> list[tuple[Image.Image, str]]:
+    return look_artworks(CRAYON_LOOK, CRAYON_COLOURS, count, size, seed + 2000)
+
+
+DEMO_STYLES = (
+    DemoStyle("ink", DEMO_TRIGGER, demo_artworks),
+    DemoStyle("pixel", "svpixel style", pixel_artworks),
+    DemoStyle("crayon", "svcrayon style", crayon_artworks),
+)

@@ -171,6 +171,7 @@ def _clip_embedding(path: str, images: list[Image.Image]) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _clip(path: str) -> tuple[Any, Any]:
+    # transformers (and torch) load only when the embedding model is first used.
     from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
     model = CLIPVisionModelWithProjection.from_pretrained(path, local_files_only=True).eval()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 import numpy as np
 from PIL import Image
@@ -46,7 +47,6 @@ class FinishedImage:
 
 
 def _xmp(metadata: ImageMetadata) -> bytes:
-    from xml.sax.saxutils import escape
 
     fields = {
         "dc:creator": metadata.artist,
@@ -83,7 +83,8 @@ def finish_image(
     pixels.save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling=0, xmp=_xmp(metadata))
     data = buffer.getvalue()
     if signer is not None:
-        from stylevault.provenance.c2pa import LicenseClaim
+        # c2pa-python loads its native library on import; only a signing worker needs it.
+        from stylevault.engine.c2pa import LicenseClaim
 
         claim = LicenseClaim(
             artist=metadata.artist,
@@ -122,7 +123,8 @@ def identify(
 ) -> Identification | None:
     """Who made these bytes, as far as the platform can tell; None: not made here. `picture`:
     the bytes already decoded (RGB, possibly reduced), so they are not decoded again."""
-    from stylevault.provenance.c2pa import read_manifest
+    # c2pa-python loads its native library on import; only a verification needs it.
+    from stylevault.engine.c2pa import read_manifest
 
     manifest = read_manifest(data, mime_type, trust_anchors_pem)
     if manifest.trusted and manifest.license and manifest.license.get("image_id"):

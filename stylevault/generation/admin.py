@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from stylevault.core.admin import ReadOnlyAdmin
 from stylevault.generation.models import Generation, Image
-from stylevault.web.admin import ReadOnlyAdmin
 
 
 @admin.register(Generation)

@@ -6,6 +6,7 @@ import json
 import threading
 from collections import Counter
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
@@ -16,23 +17,16 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
+from stylevault.accounts.authentication import authenticate_request
 from stylevault.core import errors, ratelimit
 from stylevault.core.api import CursorPagination, error_response, validated
+from stylevault.core.files import stored_file_response
 from stylevault.core.paging import MAX_ID
 from stylevault.engine.sizes import ASPECT_RATIOS
 from stylevault.generation import selectors, services
 from stylevault.generation.models import GenerationStatus, Visibility
-from stylevault.web.files import stored_file_response
-
-ERROR_MESSAGES = {
-    "CANCELLED": lambda: _("You cancelled this generation; your credits were returned."),
-    "EXPIRED": lambda: _("No worker was free in time; your credits were returned."),
-}
-
-
-def error_message(code: str) -> str:
-    known = ERROR_MESSAGES.get(code)
-    return known() if known else _("The image could not be made; your credits were returned.")
+from stylevault.generation.payloads import generation_payload, image_payload
+from stylevault.jobs.selectors import aprogress_events
 
 
 class StyleWeightIn(serializers.Serializer):
@@ -80,7 +74,7 @@ class ImageDetailOut(ImageOut):
     style = serializers.DictField()
     artist = serializers.DictField()
     visibility = serializers.ChoiceField(choices=Visibility.values)
-    description = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
     like_count = serializers.IntegerField()
     comment_count = serializers.IntegerField()
     certificate_url = serializers.CharField()
@@ -122,63 +116,6 @@ class GenerationCreatedOut(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=GenerationStatus.values)
     cost = serializers.IntegerField()
-
-
-def image_summary(image) -> dict:
-    return {
-        "id": image.pk,
-        "url": f"/api/v1/images/{image.pk}/file",
-        "width": image.width,
-        "height": image.height,
-    }
-
-
-def image_payload(image) -> dict:
-    from stylevault.provenance.manifests import certificate_path
-
-    return {
-        **image_summary(image),
-        "generation_id": image.generation_id,
-        "prompt": image.prompt,
-        "seed": image.seed,
-        "style": {"id": image.style_id, "name": image.style.name},
-        "artist": {"id": image.artist_id, "username": image.artist.username},
-        "visibility": image.visibility,
-        "description": image.description,
-        "like_count": image.like_count,
-        "comment_count": image.comment_count,
-        "certificate_url": certificate_path(image.mark),
-        "created_at": image.created_at,
-    }
-
-
-def generation_payload(generation) -> dict:
-    progress = (generation.job.progress if generation.job_id and generation.job else None) or {}
-    total = generation.steps * len(generation.prompts)
-    done = generation.status == GenerationStatus.SUCCEEDED
-    data = {
-        "id": generation.pk,
-        "status": generation.status,
-        "progress": {
-            "step": total if done else int(progress.get("step", 0)),
-            "total": int(progress.get("total", total)),
-        },
-        "cost": generation.cost,
-        "styles": [{"id": b.style_id, "weight": b.weight} for b in generation.blend.all()],
-        "prompts": generation.prompts,
-        "aspect_ratio": generation.aspect_ratio,
-        "seed": generation.seed,
-        "count": generation.count,
-        "steps": generation.steps,
-        "images": [image_summary(i) for i in generation.images.all() if not i.withheld],
-        "created_at": generation.created_at,
-    }
-    if generation.error_code:
-        data["error"] = {
-            "code": generation.error_code,
-            "message": error_message(generation.error_code),
-        }
-    return data
 
 
 def _generation(request, generation_id: int):
@@ -261,10 +198,6 @@ def _sse(event: dict) -> bytes:
 
 async def generation_events(request, generation_id: int):
     """Server-Sent Events: `progress` {step, total, preview?} while rendering, then `status`."""
-    from asgiref.sync import sync_to_async
-
-    from stylevault.accounts.authentication import authenticate_request
-    from stylevault.jobs.selectors import aprogress_events
 
     user = await sync_to_async(authenticate_request)(request)
     if user is None:

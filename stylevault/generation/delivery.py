@@ -7,18 +7,18 @@ import base64
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from stylevault.accounts.models import ApplicationStatus, ArtistApplication
+from stylevault.core.imaging import perceptual_hash
 from stylevault.generation.models import Generation
 from stylevault.generation.services import image_mark
 from stylevault.provenance import manifests
-from stylevault.styles.services import perceptual_hash
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 
 
 def artist_signature(artist_id: int):
-    from PIL import Image
 
     application = (
         ArtistApplication.objects.filter(user_id=artist_id, status=ApplicationStatus.APPROVED)
@@ -36,6 +36,7 @@ def finish_all(
 ) -> list[dict]:
     """Signs, marks and stores each image; returns what the success hook records per image.
     `seeds` names each image's seed where it is not `seed + position % count`."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.postprocess import ImageMetadata, finish_image
 
     primary = blend[0]

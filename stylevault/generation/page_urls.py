@@ -12,4 +12,7 @@ urlpatterns = [
     path("generations/<int:generation_id>/", views.detail, name="detail"),
     path("generations/<int:generation_id>/panel/", views.panel, name="panel"),
     path("generations/<int:generation_id>/cancel/", views.cancel, name="cancel"),
+    # The generator on a style's page (styles/detail.html shows it with the `generator` tag).
+    path("styles/<int:style_id>/quote/", views.quote, name="style-quote"),
+    path("styles/<int:style_id>/generate/", views.generate, name="style-generate"),
 ]

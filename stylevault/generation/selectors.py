@@ -57,3 +57,14 @@ def generation_for(owner, generation_id: int) -> Generation | None:
 
 def generations_of(owner) -> QuerySet[Generation]:
     return Generation.objects.filter(owner=owner).prefetch_related("images")
+
+
+def public_image_hashes(excluded_artist_id: int) -> list[tuple[int, int, int]]:
+    """(phash, image id, artist id) of every public image but one artist's: a style's checks
+    refuse training works that copy them (styles.checks.find_duplicates)."""
+    return list(
+        public_images()
+        .filter(phash__isnull=False)
+        .exclude(artist_id=excluded_artist_id)
+        .values_list("phash", "id", "artist_id")
+    )

@@ -25,7 +25,7 @@ from stylevault.core import errors, ratelimit
 from stylevault.core.paging import MAX_ID
 from stylevault.core.text import clean_text
 from stylevault.engine.sizes import ASPECT_RATIOS
-from stylevault.generation import policy, signals
+from stylevault.generation import events, policy, signals
 from stylevault.generation.models import (
     Generation,
     GenerationStatus,
@@ -35,8 +35,9 @@ from stylevault.generation.models import (
 )
 from stylevault.jobs import services as jobs
 from stylevault.ledger import services as ledger
-from stylevault.provenance.models import EventKind
-from stylevault.provenance.services import record_event
+from stylevault.notifications.services import notify
+from stylevault.provenance import fingerprints
+from stylevault.provenance.services import record
 from stylevault.styles.models import Style, StyleStatus
 
 GENERATION_JOB = "generation"
@@ -50,8 +51,7 @@ DEFAULT_STEPS = 20
 MARK_BITS = 48
 
 
-def _invalid(field: str, message: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={"fields": {field: [message]}})
+_invalid = errors.field_error
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,9 @@ class GenerationRequest:
 
     def cost(self) -> int:
         return ledger.generation_cost(styles=self.shares(), count=self.image_total)
+
+    def batch_key(self) -> str:
+        return f"{self.aspect_ratio}/{self.steps}"
 
     def render_key(self) -> str:
         """Equal keys render equal pixels: the LoRAs (by hash), weights, texts, seed, size, steps."""
@@ -312,7 +315,12 @@ def _create(
     )
     generation.job = jobs.enqueue(
         kind=job_kind,
-        payload={**(job_payload or {}), "generation_id": generation.pk},
+        # Jobs of one batch key can share a pipeline call (same native size and step count).
+        payload={
+            **(job_payload or {}),
+            "generation_id": generation.pk,
+            "batch_key": request.batch_key(),
+        },
         owner=user,
         priority=tier.queue_priority,
         max_running=tier.max_concurrent_jobs,
@@ -361,8 +369,6 @@ def image_mark(generation_id: int, position: int) -> int:
 def deliver(*, generation_id: int, images: list[dict], withheld: bool = False) -> Generation:
     """The job succeeded: store the images' rows, capture the credits, log and tell the buyer.
     `withheld` images are a studio's working copies, not yet normal images (Image.withheld)."""
-    from stylevault.notifications.services import notify
-    from stylevault.provenance import fingerprints
 
     generation = Generation.objects.select_for_update().get(pk=generation_id)
     blend = list(generation.blend.select_related("style", "artist"))
@@ -390,47 +396,16 @@ def deliver(*, generation_id: int, images: list[dict], withheld: bool = False) -
         rows.append(image)
     shares = [ledger.StyleShare(b.artist_id, b.price_per_image, b.weight) for b in blend]
     ledger.capture_generation(hold=generation.hold_id, images_delivered=len(rows), styles=shares)
-    record_event(
-        kind=EventKind.LICENSE_BOUGHT,
-        subject=generation,
-        actor=generation.owner_id,
-        payload={
-            "generation_id": generation.pk,
-            "images": len(rows),
-            "credits": ledger.generation_cost(styles=shares, count=len(rows)),
-            "styles": [
-                {"style_id": b.style_id, "weight": b.weight, "price_per_image": b.price_per_image}
-                for b in blend
-            ],
-        },
+    record(
+        events.license_bought(
+            generation=generation,
+            blend=blend,
+            images=len(rows),
+            credits=ledger.generation_cost(styles=shares, count=len(rows)),
+        )
     )
     for image in rows:
-        record_event(
-            kind=EventKind.IMAGE_GENERATED,
-            subject=image,
-            actor=generation.owner_id,
-            payload={
-                "image_id": image.pk,
-                "generation_id": generation.pk,
-                "output_sha256": image.sha256,
-                "request": {
-                    "prompt": image.prompt,
-                    "negative_prompt": generation.negative_prompt,
-                    "seed": image.seed,
-                    "steps": generation.steps,
-                    "width": image.width,
-                    "height": image.height,
-                },
-                "styles": [
-                    {
-                        "style_id": b.style_id,
-                        "weight": b.weight,
-                        "model_sha256": b.style.lora_sha256,
-                    }
-                    for b in blend
-                ],
-            },
-        )
+        record(events.image_generated(image=image, generation=generation, blend=blend))
     generation.status = GenerationStatus.SUCCEEDED
     generation.finished_at = timezone.now()
     generation.progress = {}
@@ -454,7 +429,6 @@ FAILURE_STATUS = {
 
 def fail(*, generation_id: int, job_status: str, error_code: str, message: str) -> None:
     """The job ended without images: release the hold (exactly once) and tell the buyer why."""
-    from stylevault.notifications.services import notify
 
     generation = Generation.objects.select_for_update().get(pk=generation_id)
     if generation.hold_id is not None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 import base64
 import io
 import time
+from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
+from PIL import Image
 
+from stylevault.core import errors
 from stylevault.generation import delivery, services
 from stylevault.generation.models import Generation
 from stylevault.jobs.registry import JobFailed, JobStopped, handler
@@ -22,7 +26,6 @@ def _raw_name(render_key: str, index: int) -> str:
 
 def _cached_raw(render_key: str, total: int):
     """The stored unsigned renders of an identical earlier request, if all are there."""
-    from PIL import Image
 
     names = [_raw_name(render_key, i) for i in range(total)]
     if not all(default_storage.exists(n) for n in names):
@@ -34,17 +37,23 @@ def _cached_raw(render_key: str, total: int):
     return images
 
 
-def _render(ctx, generation: Generation, blend) -> list:
-    from stylevault.engine import EngineError, GenerationCancelled, GenerationSpec
-    from stylevault.styles import runtime
-    from stylevault.styles.vault import LoraUnreadable
+@dataclass
+class _Work:
+    """One job's share of a batch: its requests (one per prompt) and their callbacks."""
 
-    renderer = runtime.renderer()
+    ctx: object
+    specs: list
+    progress: list = field(default_factory=list)
+
+
+def _work(ctx, generation: Generation, blend) -> _Work:
+    # torch and the engine load in the worker that runs the job, not where handlers register.
+    from stylevault.engine import GenerationSpec
+    from stylevault.styles import runtime
+
     loras = [(runtime.adapter_id(b.style), b.weight) for b in blend]
-    total_steps = generation.steps * len(generation.prompts)
-    images = []
-    for batch, prompt in enumerate(generation.prompts):
-        spec = GenerationSpec(
+    specs = [
+        GenerationSpec(
             prompt=prompt,
             negative_prompt=generation.negative_prompt,
             aspect_ratio=generation.aspect_ratio,
@@ -53,24 +62,82 @@ def _render(ctx, generation: Generation, blend) -> list:
             count=generation.count,
             loras=loras,
         )
+        for prompt in generation.prompts
+    ]
+    done = [0] * len(specs)  # a bulk job's prompts may run in different pipeline calls
+    total_steps = generation.steps * len(specs)
 
-        def progress(step: int, total: int, preview: bytes | None, batch=batch) -> bool:
+    def progress_of(index: int):
+        def progress(step: int, total: int, preview: bytes | None) -> bool:
+            done[index] = step
             extra = (
                 {"preview": "data:image/png;base64," + base64.b64encode(preview).decode()}
                 if preview
                 else {}
             )
-            return ctx.report_progress(batch * generation.steps + step, total_steps, **extra)
+            return ctx.report_progress(sum(done), total_steps, **extra)
 
-        try:
-            images += renderer.render(
-                spec, on_progress=progress, should_stop=ctx.should_stop
-            ).images
-        except GenerationCancelled as exc:
-            raise JobStopped(str(exc)) from exc
-        except (EngineError, LoraUnreadable, FileNotFoundError) as exc:
-            # Retrying cannot fix a missing or unreadable model: fail now, release the credits.
-            raise JobFailed(str(exc), code="IMAGE_GENERATION_FAILED") from exc
+        return progress
+
+    return _Work(ctx, specs, [progress_of(i) for i in range(len(specs))])
+
+
+def _render_together(offers) -> None:
+    """Every offered job's requests in as few pipeline calls as the renderer allows; a job is
+    handed its images, or the first thing that ended one of its requests. A job cancelled
+    meanwhile is handed its cancel at once, while the others go on."""
+    from stylevault.engine import GenerationCancelled
+    from stylevault.styles import runtime
+
+    renderer = runtime.renderer()
+    groups: dict[tuple, list] = {}
+    for offer in offers:
+        for index, spec in enumerate(offer.item.specs):
+            groups.setdefault(renderer.batch_key(spec), []).append((offer, index))
+
+    def stop_of(offer):
+        def should_stop() -> bool:
+            if offer.item.ctx.should_stop():
+                offer.settle(error=GenerationCancelled("stopped"))
+                return True
+            return offer.settled  # one of its other requests already failed
+
+        return should_stop
+
+    results: dict[int, list] = {id(offer): [None] * len(offer.item.specs) for offer in offers}
+    for members in groups.values():
+        outcomes = renderer.render_batch(
+            [offer.item.specs[i] for offer, i in members],
+            on_progress=[offer.item.progress[i] for offer, i in members],
+            should_stop=[stop_of(offer) for offer, _ in members],
+        )
+        for (offer, index), outcome in zip(members, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                offer.settle(error=outcome)
+            results[id(offer)][index] = outcome
+    for offer in offers:
+        if not offer.settled:
+            offer.settle([image for result in results[id(offer)] for image in result.images])
+
+
+def _render(ctx, generation: Generation, blend) -> list:
+    from stylevault.engine import EngineError, GenerationCancelled
+    from stylevault.jobs.gathering import Offer
+    from stylevault.styles.vault import LoraUnreadable
+
+    work = _work(ctx, generation, blend)
+    try:
+        if ctx.seat is not None:  # claimed with others: render with theirs
+            images = ctx.seat.gather(work, _render_together)
+        else:
+            alone = Offer(work)
+            _render_together([alone])
+            images = alone.wait()
+    except GenerationCancelled as exc:
+        raise JobStopped(str(exc)) from exc
+    except (EngineError, LoraUnreadable, FileNotFoundError) as exc:
+        # Retrying cannot fix a missing or unreadable model: fail now, release the credits.
+        raise JobFailed(str(exc), code="IMAGE_GENERATION_FAILED") from exc
     for index, image in enumerate(images):
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", compress_level=1)
@@ -115,9 +182,6 @@ def _failed(job) -> None:
 
 
 def _refuse_retry(job) -> None:
-    from django.utils.translation import gettext as _
-
-    from stylevault.core import errors
 
     raise errors.Conflict(
         _("A generation whose credits were released cannot be run again; ask again instead.")
@@ -135,4 +199,5 @@ handler(
     on_success=_delivered,
     on_failure=_failed,
     on_retry=_refuse_retry,
+    batchable=True,
 )(render)

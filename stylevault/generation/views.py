@@ -1,5 +1,5 @@
-"""Generation pages: my images, one generation's page and its live progress panel (also shown
-under the generator on a style's page). Thin: every rule is in generation.services and
+"""Generation pages: my images, one generation's page and its live progress panel, and the
+generator on a style's page (its quote and its submit). Thin: every rule is in generation.services and
 generation.selectors; the panel shows the API's own generation payload."""
 
 from __future__ import annotations
@@ -12,22 +12,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stylevault.core import errors
+from stylevault.core.pages import apply_service_error, is_htmx
 from stylevault.core.paging import keyset_page, next_link
-from stylevault.generation import api, selectors, services
-from stylevault.generation.forms import ImageForm
+from stylevault.generation import selectors, services
+from stylevault.generation.forms import Generator, ImageForm
 from stylevault.generation.models import FINAL_STATUSES, Generation, GenerationStatus, Image
-from stylevault.web.pages import apply_service_error
+from stylevault.generation.payloads import generation_payload
+from stylevault.ledger.selectors import wallet_of
+from stylevault.styles import views as style_views
+from stylevault.styles.models import Style
 
 IMAGES_PER_PAGE = 24
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def panel_context(generation: Generation) -> dict:
     """What the progress panel shows: API.md's generation payload and its status in words."""
-    run = api.generation_payload(generation)
+    run = generation_payload(generation)
     return {
         "run": run,
         "status_label": GenerationStatus(run["status"]).label,
@@ -123,3 +123,60 @@ def edit_image(request: HttpRequest, image_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The image was saved."))
     return redirect("generation:my-images")
+
+
+# ----------------------------------------------------------------- the generator on a style's page
+
+
+def _quote(user, style: Style, generator: Generator) -> dict:
+    if not generator.is_valid():
+        return {"error": generator.error_text()}
+    try:
+        found = services.validate_body(user=user, body=generator.body(style.pk))
+    except errors.DomainError as exc:
+        return {"error": exc.message}
+    return {
+        "cost": found.cost(),
+        "images": found.image_total,
+        "balance": wallet_of(user)["balance"],
+    }
+
+
+@require_POST
+def quote(request: HttpRequest, style_id: int) -> HttpResponse:
+    """The generator's cost, computed by the service exactly as the request would be; an
+    anonymous visitor is asked to log in."""
+    style = style_views.style_or_404(request, style_id)
+    context: dict = {"style": style}
+    if request.user.is_authenticated:
+        context.update(_quote(request.user, style, Generator.read(request.POST)))
+    return render(request, "generation/_quote.html", context)
+
+
+@login_required
+@require_POST
+def generate(request: HttpRequest, style_id: int) -> HttpResponse:
+    style = style_views.style_or_404(request, style_id)
+    generator = Generator.read(request.POST)
+    if generator.is_valid():
+        try:
+            generation = services.request_generation(
+                user=request.user, body=generator.body(style.pk), idempotency_key=generator.key
+            )
+        except errors.RateLimited:
+            raise  # 429 with Retry-After (web.middleware), as the API answers
+        except errors.DomainError as exc:
+            apply_service_error(generator.main, exc)
+        else:
+            if not is_htmx(request):
+                return redirect("generation:detail", generation_id=generation.pk)
+            context = {**panel_context(generation), "fresh": Generator.read()}
+            return render(request, "generation/_generated.html", context)
+    if not is_htmx(request):
+        return style_views.render_detail(request, style, status=400, generator=generator)
+    # htmx swaps only 2xx answers: the form comes back in place of itself, with its errors.
+    response = render(
+        request, "generation/_generator.html", {"generator": generator, "style": style}
+    )
+    response["HX-Retarget"], response["HX-Reswap"] = "#generator", "outerHTML"
+    return response

@@ -12,6 +12,7 @@ class JobsConfig(AppConfig):
         # declares its handlers in its tasks.py, which must import heavy libraries lazily.
         from django.utils.module_loading import autodiscover_modules
 
+        # In ready(): models and their signals need the app registry loaded.
         from stylevault.jobs import metrics
 
         autodiscover_modules("tasks")

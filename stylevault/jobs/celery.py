@@ -11,7 +11,7 @@ import threading
 
 from celery import Celery, signals
 
-from stylevault.jobs import conf, dispatch, runner, services
+from stylevault.jobs import conf, runner
 
 _SETTINGS = dict(
     broker_connection_retry_on_startup=True,
@@ -76,13 +76,13 @@ def connected_app() -> Celery:
         return _apps[url]
 
 
-@app.task(name=dispatch.WAKE_TASK, ignore_result=True)
+@app.task(name=conf.WAKE_TASK, ignore_result=True)
 def wake(queue: str, job_id: int | None = None) -> str | None:
     """Claims and runs the best claimable job of `queue`; `job_id` is only for the logs."""
-    job = services.claim(queues=[queue], worker=runner.worker_identity())
-    if job is None:
+    jobs = runner.claim_for_worker([queue])
+    if not jobs:
         return None
-    return runner.execute(job)
+    return runner.execute_batch(jobs)[0]
 
 
 @signals.worker_shutting_down.connect

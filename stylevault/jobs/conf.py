@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 # Broker queues are named "<prefix><job queue>", so several deployments can share a vhost.
 BROKER_QUEUE_PREFIX = "stylevault."
+# The Celery task a wake-up token calls (jobs.celery defines it, jobs.dispatch sends it).
+WAKE_TASK = "stylevault.jobs.wake"
 # RabbitMQ priority queues are declared with x-max-priority 10; job priorities are clamped.
 BROKER_MAX_PRIORITY = 9
 # Redis redelivers an unacknowledged message after this long; it must exceed the longest job
@@ -40,6 +42,16 @@ def broker_queue(queue: str) -> str:
 def doorbell_path() -> Path:
     """A FIFO in the data directory through which enqueue wakes local polling workers."""
     return Path(settings.DATA_DIR) / "jobs.wake"
+
+
+def batch_size() -> int:
+    """How many compatible jobs of a batchable kind one claim may take (1: one at a time)."""
+    return max(1, int(getattr(settings, "STYLEVAULT_BATCH_SIZE", 1)))
+
+
+def batch_wait_seconds() -> float:
+    """How long a lone batchable job waits for companions (0 turns batching off)."""
+    return max(0.0, float(getattr(settings, "STYLEVAULT_BATCH_WAIT_MS", 0)) / 1000)
 
 
 def extra_job_modules() -> list[str]:

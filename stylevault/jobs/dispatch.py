@@ -17,7 +17,6 @@ from stylevault.jobs import conf, wakeup
 
 log = logging.getLogger(__name__)
 
-WAKE_TASK = "stylevault.jobs.wake"
 # Upper bound on tokens one top-up publishes per queue, so a huge backlog is fed gradually.
 TOP_UP_BATCH = 500
 # Jobs younger than this are left out of the top-up: their own message is normally still
@@ -42,11 +41,12 @@ def announce(*, queue: str, priority: int, job_id: int | None = None) -> None:
 
 def publish_wakeup(queue: str, priority: int, job_id: int | None = None) -> bool:
     """Sends one wake-up token; a failure is logged and left to the next top-up."""
+    # Celery is loaded only by a process that talks to a broker (none in the embedded mode).
     from stylevault.jobs.celery import connected_app
 
     try:
         connected_app().send_task(
-            WAKE_TASK,
+            conf.WAKE_TASK,
             args=[queue, job_id],
             queue=conf.broker_queue(queue),
             priority=message_priority(priority),
@@ -59,6 +59,7 @@ def publish_wakeup(queue: str, priority: int, job_id: int | None = None) -> bool
 
 def waiting_messages(queue: str) -> int:
     """Messages ready in the broker queue (declared with the same arguments as Celery's)."""
+    # Celery is loaded only by a process that talks to a broker (none in the embedded mode).
     from stylevault.jobs.celery import connected_app
 
     app = connected_app()
@@ -70,6 +71,7 @@ def waiting_messages(queue: str) -> int:
 
 def top_up(queues: list[str]) -> int:
     """Publishes tokens for claimable jobs beyond the messages already waiting."""
+    # jobs.selectors reads progress through Redis; only a top-up needs it.
     from stylevault.jobs import selectors
 
     published = 0

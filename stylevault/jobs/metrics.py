@@ -8,7 +8,7 @@ import threading
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from stylevault.ops.metrics import REGISTRY, register_collector
+from stylevault.core.metrics import REGISTRY, register_collector
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class QueueDepthCollector:
         return []
 
     def collect(self):
+        # Computed at scrape time; jobs.selectors loads with the first scrape.
         from stylevault.jobs import selectors
 
         depth = GaugeMetricFamily(

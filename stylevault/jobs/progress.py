@@ -43,6 +43,7 @@ def decode(raw: bytes | str) -> dict | None:
 def _client(url: str):
     with _client_lock:
         if url not in _clients:
+            # redis is used only in distributed mode (STYLEVAULT_REDIS_URL).
             import redis
 
             _clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)

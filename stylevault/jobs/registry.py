@@ -59,6 +59,9 @@ class Handler:
     on_success: SuccessHook | None = None
     on_failure: JobHook | None = None
     on_retry: JobHook | None = None
+    # Jobs of this kind may be claimed together (same `batch_key` in their payloads) and meet
+    # at `ctx.gathering` to do their work in one go.
+    batchable: bool = False
     # Each attempt may run this long (plus per_item for each item of the job), then it fails
     # with TIME_LIMIT. None: no limit. STYLEVAULT_JOB_TIME_LIMITS overrides (jobs/conf.py).
     time_limit_seconds: float | None = None
@@ -83,6 +86,7 @@ def handler(
     on_success: SuccessHook | None = None,
     on_failure: JobHook | None = None,
     on_retry: JobHook | None = None,
+    batchable: bool = False,
     time_limit_seconds: float | None = None,
     time_limit_per_item_seconds: float = 0.0,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
@@ -102,6 +106,7 @@ def handler(
             on_success=on_success,
             on_failure=on_failure,
             on_retry=on_retry,
+            batchable=batchable,
             time_limit_seconds=time_limit_seconds,
             time_limit_per_item_seconds=time_limit_per_item_seconds,
         )

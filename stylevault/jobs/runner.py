@@ -14,9 +14,16 @@ import threading
 import time
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 
-from stylevault.jobs import metrics, progress, registry, services
+from stylevault.jobs import conf, metrics, progress, registry, services
+from stylevault.jobs.gathering import Gathering, Seat
 from stylevault.jobs.models import Job
 from stylevault.jobs.registry import Handler, JobFailed, JobStopped, TransientError
 
@@ -74,10 +81,14 @@ SHUTDOWN = Shutdown()
 
 
 class JobContext:
-    """What a handler gets: the job, progress reporting and the stop signal."""
+    """What a handler gets: the job, progress reporting and the stop signal, and for jobs
+    claimed together (`execute_batch`) its `seat` in their gathering (else None)."""
 
-    def __init__(self, job: Job, *, shutdown: Shutdown | None = None) -> None:
+    def __init__(
+        self, job: Job, *, shutdown: Shutdown | None = None, seat: Seat | None = None
+    ) -> None:
         self.job = job
+        self.seat = seat
         self._shutdown = shutdown or SHUTDOWN
         self._cancel_requested = job.cancel_requested
         self._lease_lost = False
@@ -214,10 +225,10 @@ class LeaseKeeper:
 KEEPER = LeaseKeeper()
 
 
-def execute(job: Job, *, shutdown: Shutdown | None = None) -> str | None:
+def execute(job: Job, *, shutdown: Shutdown | None = None, seat: Seat | None = None) -> str | None:
     """Runs a job we just claimed; returns the status written, or None if the claim was lost."""
     spec = registry.get(job.kind)
-    ctx = JobContext(job, shutdown=shutdown)
+    ctx = JobContext(job, shutdown=shutdown, seat=seat)
     if spec is None:  # the claim only takes registered kinds; a stale registry is a bug
         return services.fail(job, message=f"no handler for {job.kind!r}", code="NO_HANDLER")
     KEEPER.track(ctx)
@@ -234,6 +245,33 @@ def execute(job: Job, *, shutdown: Shutdown | None = None) -> str | None:
     metrics.observe(kind=job.kind, status=outcome or "lost", seconds=time.monotonic() - started)
     log.info("job %s (%s) attempt %s: %s", job.pk, job.kind, job.attempts, outcome or "lost")
     return outcome
+
+
+def execute_batch(jobs: list[Job], *, shutdown: Shutdown | None = None) -> list[str | None]:
+    """Runs jobs claimed together, each in a thread of its own with its own context, lease and
+    outcome, sharing one gathering (where the handler does their common work once)."""
+    if len(jobs) == 1:
+        return [execute(jobs[0], shutdown=shutdown)]
+    gathering = Gathering(len(jobs))
+    outcomes: list[str | None] = [None] * len(jobs)
+
+    def run(index: int, job: Job) -> None:
+        seat = gathering.seat()
+        try:
+            outcomes[index] = execute(job, shutdown=shutdown, seat=seat)
+        finally:
+            seat.leave()  # a job that ended before offering its work must not hold the others
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(n, job), name=f"stylevault-batch-{job.pk}")
+        for n, job in enumerate(jobs)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def _attempt(spec: Handler, ctx: JobContext) -> str | None:
@@ -279,3 +317,13 @@ def _fail_time_limit(ctx: JobContext) -> str | None:
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def claim_for_worker(queues: list[str]) -> list:
+    """The next job, or jobs to run together (STYLEVAULT_BATCH_SIZE, STYLEVAULT_BATCH_WAIT_MS)."""
+    return services.claim_batch(
+        queues=queues,
+        worker=worker_identity(),
+        size=conf.batch_size(),
+        wait=conf.batch_wait_seconds(),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +13,7 @@ from django.db.models import Count, F, IntegerField, Min, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from stylevault.jobs import progress, registry
+from stylevault.jobs import conf, progress, registry
 from stylevault.jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -175,11 +176,11 @@ def progress_events(job_id: int, *, timeout: float | None = None) -> Iterator[di
 
 
 def _subscribe(job_id: int):
-    from stylevault.jobs import conf
 
     url = conf.redis_url()
     if not url:
         return None
+    # redis is used only in distributed mode (STYLEVAULT_REDIS_URL).
     import redis
 
     try:
@@ -193,15 +194,13 @@ def _subscribe(job_id: int):
 
 async def aprogress_events(job_id: int, *, timeout: float | None = None) -> AsyncIterator[dict]:
     """The same events for async views (an ASGI SSE endpoint)."""
-    import asyncio
-
-    from stylevault.jobs import conf
 
     stream = _Stream()
     deadline = None if timeout is None else time.monotonic() + timeout
     url = conf.redis_url()
     pubsub = None
     if url:
+        # redis is used only in distributed mode (STYLEVAULT_REDIS_URL).
         import redis
         import redis.asyncio as aioredis
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -137,6 +138,44 @@ def claim(*, queues: Sequence[str], worker: str, kinds: Sequence[str] | None = N
     except _OverOwnerLimit:
         return None  # rolled back: the job waits for the owner's running one to end
     return claimed[0] if claimed else None
+
+
+# A lone job looks for companions again this often while it waits for them.
+COMPANION_POLL_SECONDS = 0.005
+
+
+def claim_batch(
+    *,
+    queues: Sequence[str],
+    worker: str,
+    size: int,
+    wait: float,
+    kinds: Sequence[str] | None = None,
+) -> list[Job]:
+    """`claim`, then, for a batchable kind, up to `size - 1` queued jobs of the same queue, kind
+    and payload `batch_key`, waiting at most `wait` seconds for them. `size` 1 or `wait` 0:
+    one job, as `claim`. The first job is the best claimable one, so priority and fairness
+    decide who leads; the companions follow in the same order (docs/batching.md)."""
+    first = claim(queues=queues, worker=worker, kinds=kinds)
+    if first is None:
+        return []
+    spec = registry.get(first.kind)
+    key = first.payload.get("batch_key") if isinstance(first.payload, dict) else None
+    if size <= 1 or wait <= 0 or key is None or spec is None or not spec.batchable:
+        return [first]
+    claimed = [first]
+    deadline = time.monotonic() + wait
+    dialect = sql.dialect(connection)
+    while True:
+        with transaction.atomic():
+            claimed += Job.objects.raw(
+                dialect.claim_companions(),
+                [worker, first.queue, first.kind, str(key), size - len(claimed)],
+            )
+        left = deadline - time.monotonic()
+        if len(claimed) >= size or left <= 0:
+            return claimed
+        time.sleep(min(COMPANION_POLL_SECONDS, left))
 
 
 class _OverOwnerLimit(Exception):

@@ -22,6 +22,7 @@ class Dialect:
     seconds_later: str  # format with {seconds}: an SQL expression of a number of seconds
     lock: str  # row lock taken by the claim's inner SELECT
     json_param: str
+    batch_key: str  # the payload's "batch_key" as text
     # SQLite takes a write lock for any UPDATE, so a cheap read first spares idle workers it.
     probe_before_claim: bool
     # format with {time} and {seconds}: SQL of a timestamp column and of a number of seconds
@@ -69,6 +70,44 @@ class Dialect:
             RETURNING *
         """
 
+    def _take_for_worker(self) -> str:
+        """The claim's SET: running, one more attempt, this worker, a fresh lease."""
+        now = self.now
+        return f"""UPDATE {TABLE} SET
+                status = 'running', attempts = attempts + 1, worker = %s,
+                started_at = {now}, heartbeat_at = {now},
+                lease_expires_at = {self.later("lease_seconds")}"""
+
+    def claim_companions(self) -> str:
+        """Up to N more queued jobs of one queue, kind and batch key, for the worker that
+        claimed the first: in claim order (priority, fair tag, age), and per owner no more
+        than the owner's `max_running` allows (counting what already runs)."""
+        now = self.now
+        return f"""
+            {self._take_for_worker()}
+            WHERE id IN (
+                SELECT c.id FROM (
+                    SELECT j.id, j.priority, j.fair_tag, j.owner_id, j.max_running,
+                        ROW_NUMBER() OVER (
+                            PARTITION BY j.owner_id ORDER BY j.priority DESC, j.fair_tag, j.id
+                        ) AS nth,
+                        (SELECT COUNT(*) FROM {TABLE} r
+                         WHERE r.owner_id = j.owner_id AND r.kind = j.kind
+                           AND r.status = 'running') AS busy
+                    FROM {TABLE} j
+                    WHERE j.status = 'queued' AND j.queue = %s AND j.kind = %s
+                      AND {self.batch_key.format(table="j")} = %s
+                      AND (j.run_after IS NULL OR j.run_after <= {now})
+                      AND (j.expires_at IS NULL OR j.expires_at > {now})
+                ) c
+                WHERE c.max_running IS NULL OR c.owner_id IS NULL
+                   OR c.busy + c.nth <= c.max_running
+                ORDER BY c.priority DESC, c.fair_tag, c.id
+                LIMIT %s
+            ) AND status = 'queued'
+            RETURNING *
+        """
+
     def overdue(self) -> str:
         """Running jobs past their time limit by more than a lease: their worker neither
         stopped them nor died (its lease keeper goes on renewing): id, worker, attempt."""
@@ -101,6 +140,7 @@ POSTGRESQL = Dialect(
     seconds_later="statement_timestamp() + make_interval(secs => {seconds})",
     lock="FOR UPDATE OF j SKIP LOCKED",
     json_param="%s::jsonb",
+    batch_key="{table}.payload->>'batch_key'",
     probe_before_claim=False,
     time_plus="{time} + make_interval(secs => {seconds})",
     # Per (owner, kind), held to the end of the claim's transaction. Under READ COMMITTED the
@@ -115,6 +155,7 @@ SQLITE = Dialect(
     seconds_later="strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '+' || ({seconds}) || ' seconds')",
     lock="",
     json_param="%s",
+    batch_key="json_extract({table}.payload, '$.batch_key')",
     probe_before_claim=True,
     time_plus="strftime('%%Y-%%m-%%d %%H:%%M:%%f', {time}, '+' || ({seconds}) || ' seconds')",
 )

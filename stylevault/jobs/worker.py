@@ -127,15 +127,15 @@ class PollingWorker:
 
     def _work_once(self) -> bool:
         try:
-            job = services.claim(queues=self.queues, worker=runner.worker_identity())
+            jobs = runner.claim_for_worker(self.queues)
         except Exception:
             log.exception("claim failed; retrying")
             close_old_connections()  # drops a broken connection
             return False
-        if job is None:
+        if not jobs:
             return False
         try:
-            runner.execute(job, shutdown=self.shutdown)
+            runner.execute_batch(jobs, shutdown=self.shutdown)
         finally:
             # A job is this worker's "request": give the connection back (to the pool).
             close_old_connections()
@@ -169,6 +169,7 @@ def run_celery_worker(
     """A Celery worker consuming the broker queues of `queues`; returns its exit code."""
     # Like the polling worker: no system checks (they import the URLconf and slow restarts).
     os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
+    # Celery loads only in a worker fed by a broker.
     from stylevault.jobs.celery import app
 
     worker = app.Worker(

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 try:
     import psycopg
@@ -61,8 +63,6 @@ def parse_dt(value):
     """A datetime column read by raw SQL, as the ORM would return it."""
     if value is None or isinstance(value, datetime):
         return value
-    from django.utils import timezone
-    from django.utils.dateparse import parse_datetime
 
     parsed = parse_datetime(value)
     return parsed.replace(tzinfo=UTC) if timezone.is_naive(parsed) else parsed

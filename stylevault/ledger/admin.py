@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from stylevault.core.admin import ReadOnlyAdmin
 from stylevault.ledger.models import Account, Hold, Transfer
-from stylevault.web.admin import ReadOnlyAdmin
 
 
 @admin.register(Account)

@@ -7,7 +7,7 @@ from collections import Counter as _Tally
 from django.db import transaction
 from prometheus_client import Counter
 
-from stylevault.ops.metrics import REGISTRY
+from stylevault.core.metrics import REGISTRY
 
 credits_moved = Counter(
     "stylevault_credits_moved_total",

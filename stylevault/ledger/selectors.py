@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from stylevault.core import sqlrows
-from stylevault.ledger import services
+from stylevault.ledger import accounts
 from stylevault.ledger.models import (
     Account,
     AccountKind,
@@ -108,7 +108,7 @@ def hold(hold_id: int) -> Hold | None:
 
 
 def earnings_balance(artist) -> int:
-    account = Account.objects.filter(code=services.artist_earnings(artist).code).first()
+    account = Account.objects.filter(code=accounts.artist_earnings(artist).code).first()
     return account.available if account else 0
 
 
@@ -116,7 +116,7 @@ def daily_earnings(artist, *, days: int = 30, today: date | None = None) -> list
     """Credits earned per day over the last ``days`` days (oldest first, zeros included)."""
     today = today or timezone.localdate()
     start = today - timedelta(days=days - 1)
-    account = Account.objects.filter(code=services.artist_earnings(artist).code).first()
+    account = Account.objects.filter(code=accounts.artist_earnings(artist).code).first()
     totals: dict[date, int] = {}
     if account is not None:
         rows = (
@@ -135,7 +135,7 @@ def daily_earnings(artist, *, days: int = 30, today: date | None = None) -> list
 
 
 def earnings_history(artist) -> QuerySet[Transfer]:
-    account = Account.objects.filter(code=services.artist_earnings(artist).code).first()
+    account = Account.objects.filter(code=accounts.artist_earnings(artist).code).first()
     if account is None:
         return Transfer.objects.none()
     return (

@@ -32,6 +32,27 @@ from django.utils.translation import gettext as _
 
 from stylevault.core import errors
 from stylevault.ledger import _sql, metrics
+
+# The account names live in ledger.accounts; callers that post (billing, the tests) still reach
+# them here too, hence `provider as provider` and the like (explicit re-exports).
+from stylevault.ledger.accounts import (
+    AccountSpec,
+    artist_earnings,
+    debt,
+    platform_grants,
+    platform_revenue,
+    reserve_pool,
+    subscription_escrow,
+    subscription_grant,
+    uid_of,
+    wallet,
+)
+from stylevault.ledger.accounts import (
+    platform_losses as platform_losses,
+)
+from stylevault.ledger.accounts import (
+    provider as provider,
+)
 from stylevault.ledger.models import (
     Account,
     AccountKind,
@@ -44,76 +65,6 @@ from stylevault.ledger.models import (
 
 DEFAULT_HOLD_TTL = timedelta(hours=1)
 MAX_AMOUNT = 10**12
-
-# --------------------------------------------------------------------------------------------
-# Accounts
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    """Names an account, and how to open it the first time it is used."""
-
-    code: str
-    kind: str
-    owner_id: int | None = None
-    allow_negative: bool = False
-
-
-def _uid(user: Any) -> int:
-    return user if isinstance(user, int) else user.pk
-
-
-def wallet(user: Any) -> AccountSpec:
-    uid = _uid(user)
-    return AccountSpec(f"user_wallet:{uid}", AccountKind.USER_WALLET, uid)
-
-
-def subscription_grant(user: Any) -> AccountSpec:
-    uid = _uid(user)
-    return AccountSpec(f"subscription_grant:{uid}", AccountKind.SUBSCRIPTION_GRANT, uid)
-
-
-def subscription_escrow(user: Any) -> AccountSpec:
-    uid = _uid(user)
-    return AccountSpec(f"subscription_escrow:{uid}", AccountKind.SUBSCRIPTION_ESCROW, uid)
-
-
-def artist_earnings(user: Any) -> AccountSpec:
-    uid = _uid(user)
-    return AccountSpec(f"artist_earnings:{uid}", AccountKind.ARTIST_EARNINGS, uid)
-
-
-def platform_revenue() -> AccountSpec:
-    return AccountSpec("platform_revenue", AccountKind.PLATFORM_REVENUE)
-
-
-def reserve_pool() -> AccountSpec:
-    return AccountSpec("reserve_pool", AccountKind.RESERVE_POOL)
-
-
-def platform_grants() -> AccountSpec:
-    """Source of operator grants; goes negative by the credits given away."""
-    return AccountSpec("platform_grants", AccountKind.PLATFORM_GRANTS, allow_negative=True)
-
-
-def debt(user: Any) -> AccountSpec:
-    """Credits spent from a purchase later refunded or disputed: negative by what the user owes
-    (billing.services.refunds); while it is, no new hold is made."""
-    uid = _uid(user)
-    return AccountSpec(f"user_debt:{uid}", AccountKind.USER_DEBT, uid, allow_negative=True)
-
-
-def platform_losses() -> AccountSpec:
-    """Debts written off: negative by the loss the platform bore."""
-    return AccountSpec("platform_losses", AccountKind.PLATFORM_LOSSES, allow_negative=True)
-
-
-def provider(name: str, currency: str) -> AccountSpec:
-    """Credits sold (or paid out) through a payment provider in one currency. Negative by
-    the credits sold through it: the books balance against real money received."""
-    return AccountSpec(
-        f"provider:{name}:{currency.upper()}", AccountKind.PROVIDER, allow_negative=True
-    )
 
 
 class _Row(NamedTuple):
@@ -484,7 +435,7 @@ def reserve(
     now = timezone.now()
     if expires_at is None:
         expires_at = now + (ttl if ttl is not None else DEFAULT_HOLD_TTL)
-    uid = _uid(user)
+    uid = uid_of(user)
     owed = Account.objects.filter(code=debt(uid).code, posted__lt=0).values_list("posted")
     if owed_row := owed.first():
         raise errors.PaymentRequired(details={"debt": -owed_row[0]})
@@ -677,7 +628,9 @@ def platform_fee_percent() -> Fraction:
 def _payees(artists: Sequence[tuple[Any, Any]]) -> list[tuple[int, Fraction]]:
     merged: dict[int, Fraction] = {}
     for artist, weight in artists:
-        merged[_uid(artist)] = merged.get(_uid(artist), Fraction(0)) + _fraction(weight, "weight")
+        merged[uid_of(artist)] = merged.get(uid_of(artist), Fraction(0)) + _fraction(
+            weight, "weight"
+        )
     payees = [(uid, w) for uid, w in merged.items() if w > 0]
     if artists and not payees:
         raise errors.ValidationFailed(
@@ -1040,7 +993,9 @@ def settle_subscription_escrow(*, user) -> SettlementResult | None:
                 return None
             balance = rows[escrow.code].available
             if balance != total:  # pragma: no cover - the ledger check would flag it too
-                raise errors.Conflict(f"escrow of user {_uid(user)} holds {balance}, usage {total}")
+                raise errors.Conflict(
+                    f"escrow of user {uid_of(user)} holds {balance}, usage {total}"
+                )
             fee = platform_fee_percent()
             paid = sorted((a, n) for a, n in usage.items() if a is not None)
             weights = [
@@ -1064,7 +1019,7 @@ def settle_subscription_escrow(*, user) -> SettlementResult | None:
                 )
                 for (a, _n), share in zip(paid, to_artists, strict=True)
             ]
-            post(postings=postings, idempotency_key=f"settlement:{_uid(user)}:{through}")
+            post(postings=postings, idempotency_key=f"settlement:{uid_of(user)}:{through}")
             return SettlementResult(
                 through_transfer_id=through,
                 total=total,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from stylevault.core.admin import ReadOnlyAdmin
 from stylevault.mail.models import MailPreference, OutboxEmail
-from stylevault.web.admin import ReadOnlyAdmin
 
 
 @admin.register(OutboxEmail)

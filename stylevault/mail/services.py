@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -172,7 +172,14 @@ def verify_email(*, token: str):
     user = get_user_model().objects.filter(pk=data.get("u"), email=data.get("e")).first()
     if user is None or not user.email:
         raise invalid
-    EmailAddress.objects.update_or_create(
-        user=user, email=user.email, defaults={"verified": True, "primary": True}
-    )
+    try:
+        with transaction.atomic():
+            EmailAddress.objects.filter(user=user).exclude(email=user.email).update(primary=False)
+            EmailAddress.objects.update_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
+    except IntegrityError:  # allauth keeps a verified address to one account
+        raise errors.Conflict(
+            _("This e-mail address is already confirmed for another account.")
+        ) from None
     return user

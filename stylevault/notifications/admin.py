@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from stylevault.core.admin import ReadOnlyAdmin
 from stylevault.notifications.models import Notification
-from stylevault.web.admin import ReadOnlyAdmin
 
 
 @admin.register(Notification)

@@ -8,16 +8,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stylevault.core.api import validated
+from stylevault.core.api import UserRefOut, validated
 from stylevault.core.openapi import error_responses
 from stylevault.core.paging import MAX_ID, MAX_LIMIT, PageQuery, next_link
 from stylevault.notifications import selectors, services
 from stylevault.notifications.models import NotificationKind
 
 
-class NotificationActorOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
+# core.api.UserRefOut, under the name the schema gives it here.
+class NotificationActorOut(UserRefOut):
+    pass
 
 
 class NotificationTargetOut(serializers.Serializer):

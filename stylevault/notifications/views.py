@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from stylevault.community.views import domain_errors_as_http
+from stylevault.core.pages import domain_errors_as_http
 from stylevault.core.paging import MAX_ID, next_link
 from stylevault.notifications import selectors, services
 

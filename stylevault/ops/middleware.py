@@ -16,7 +16,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import SimpleLazyObject, empty
 
-from stylevault.ops import metrics
+from stylevault.core import metrics
 
 
 class RequestMetricsMiddleware:

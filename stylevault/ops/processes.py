@@ -13,24 +13,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from stylevault.core.config import stop_grace_seconds
+
 RESTART_DELAY_SECONDS = 1.0  # doubled for each death of a child that had just started
 YOUNG_SECONDS = 10.0  # a child dying sooner than this after its start "died young"
 YOUNG_DEATHS = 3  # in a row: it cannot start, so everything stops
 STARTUP_FAILURE = 3  # uvicorn's exit status for a server that could not start
-DEFAULT_STOP_GRACE_SECONDS = 8.0
 PARENT_ENV = "STYLEVAULT_PARENT_PID"  # set for each child: the supervisor it must not outlive
 PR_SET_PDEATHSIG = 1
-
-
-def stop_grace_seconds() -> float:
-    """STYLEVAULT_STOP_GRACE_SECONDS: how long a stopping process may take to end its requests,
-    streams (SSE) and jobs before it is stopped hard. 8 s by default; a spot GPU worker with a
-    two-minute warning can take 100."""
-    raw = os.environ.get("STYLEVAULT_STOP_GRACE_SECONDS", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else DEFAULT_STOP_GRACE_SECONDS
-    except ValueError:
-        return DEFAULT_STOP_GRACE_SECONDS
 
 
 def stop_seconds() -> float:

@@ -9,8 +9,8 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from stylevault.core import metrics
 from stylevault.core.api import inline
-from stylevault.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def _database_ok() -> bool:
 def _broker_ok() -> bool:
     if not settings.STYLEVAULT_BROKER_URL:
         return True
+    # kombu is needed only when a broker is configured.
     from kombu import Connection
 
     try:

@@ -11,10 +11,11 @@ from rest_framework.views import APIView
 
 from stylevault.core import errors
 from stylevault.core.api import CursorPagination, validated
+from stylevault.core.files import stored_file_response
 from stylevault.core.paging import MAX_ID
-from stylevault.generation.api import ImageOut, ProgressOut, image_summary
+from stylevault.generation.api import ImageOut, ProgressOut
+from stylevault.generation.payloads import image_summary
 from stylevault.photos import selectors, services
-from stylevault.web.files import stored_file_response
 
 
 class PhotoIn(serializers.Serializer):

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stylevault.core import errors
+from stylevault.core.pages import apply_service_error
 from stylevault.photos import api, selectors, services
 from stylevault.photos.forms import PhotoForm
-from stylevault.web.pages import apply_service_error
 
 
 def _photo(request: HttpRequest, photo_id: int):

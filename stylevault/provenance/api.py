@@ -1,7 +1,7 @@
 """Provenance API (API.md §Provenance): public, read-only views over the log.
 
 Nothing here reveals an event's content: proofs carry leaf hashes only. Certificates (which
-show the events behind one public image) are served by the generation side.
+show the events behind one image) and the image check are the verification app's.
 """
 
 from __future__ import annotations
@@ -143,65 +143,3 @@ class ConsistencyProofView(_Public):
         query = _query(ConsistencyQuery, request)
         second = query.get("second") or services.sign_tree_head().tree_size
         return Response(selectors.consistency_proof(first=query["first"], second=second))
-
-
-class VerifyIn(serializers.Serializer):
-    image = serializers.FileField()
-
-
-class CertificateOut(serializers.Serializer):
-    image_id = serializers.IntegerField()
-    generation_id = serializers.IntegerField()
-    sha256 = serializers.CharField()
-    style = serializers.DictField()
-    artist = serializers.DictField()
-    license = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    certificate_url = serializers.CharField()
-    events = serializers.ListField(child=serializers.DictField())
-    proof = InclusionOut(allow_null=True)
-
-
-class VerifyOut(serializers.Serializer):
-    match = serializers.BooleanField()
-    method = serializers.ChoiceField(choices=["c2pa", "watermark", "fingerprint"], required=False)
-    image_id = serializers.IntegerField(required=False)
-    generation_id = serializers.IntegerField(required=False)
-    style = serializers.DictField(required=False)
-    artist = serializers.DictField(required=False)
-    license = serializers.CharField(required=False)
-    certificate_url = serializers.CharField(required=False)
-    events = serializers.ListField(child=serializers.DictField(), required=False)
-    proof = InclusionOut(allow_null=True, required=False)
-
-
-class VerifyView(APIView):
-    """Anyone may ask whether an image was made here."""
-
-    permission_classes = [permissions.AllowAny]
-    authentication_classes = []
-
-    @extend_schema(
-        request={"multipart/form-data": VerifyIn}, responses={200: VerifyOut}, tags=["provenance"]
-    )
-    def post(self, request):
-        from stylevault.core.api import validated
-        from stylevault.provenance.verification import verify_image
-
-        return Response(verify_image(validated(VerifyIn, request.data)["image"]))
-
-
-class ImageCertificateView(APIView):
-    """An image's certificate with its inclusion proof (its owner, or anyone when public)."""
-
-    permission_classes = [permissions.AllowAny]
-
-    @extend_schema(responses={200: CertificateOut}, tags=["provenance"])
-    def get(self, request, image_id: int):
-        from stylevault.generation.selectors import image_for
-        from stylevault.provenance.certificates import certificate
-
-        image = image_for(request.user, image_id)
-        if image is None:
-            raise errors.NotFound(_("No such image."))
-        return Response(certificate(image))

@@ -6,10 +6,11 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from stylevault.provenance import keys
+
 
 @checks.register(checks.Tags.security, deploy=True)
 def signing_key_configured(app_configs=None, **kwargs):
-    from stylevault.provenance import keys
 
     if not getattr(settings, "PRODUCTION", False):
         return []

@@ -20,6 +20,7 @@ def _unpack(data: bytes, rows: int) -> np.ndarray:
 
 def store(*, image, packed: str) -> ImageFingerprint:
     """Records an image's fingerprints (base64 of the packed uint8 rows)."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.fingerprint import FINGERPRINT_BYTES
 
     data = base64.b64decode(packed)
@@ -30,6 +31,7 @@ def store(*, image, packed: str) -> ImageFingerprint:
 
 def index():
     """This process's index, with every fingerprint row stored so far."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.fingerprint import FingerprintIndex
 
     with _lock:

@@ -32,7 +32,8 @@ def _test_ca_dir() -> Path:
 
 def signer():
     """The ManifestSigner for this process (made once)."""
-    from stylevault.provenance.c2pa import ManifestSigner, make_test_ca
+    # c2pa-python loads its native library on import; only a process that signs needs it.
+    from stylevault.engine.c2pa import ManifestSigner, make_test_ca
 
     with _lock:
         if "signer" not in _cache:

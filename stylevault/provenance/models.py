@@ -27,6 +27,8 @@ class EventKind(models.TextChoices):
     STYLE_PUBLISHED = "style_published", _("Style published")
     LICENSE_BOUGHT = "license_bought", _("Licence bought")
     IMAGE_GENERATED = "image_generated", _("Image generated")
+    LORA_IMPORTED = "lora_imported", _("Style model imported")
+    CAMPAIGN_AD_COMPOSED = "campaign_ad_composed", _("Campaign ad composed")
 
 
 class Event(models.Model):

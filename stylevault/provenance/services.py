@@ -14,6 +14,7 @@ import base64
 import hashlib
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from stylevault.core import errors
 from stylevault.provenance import canonical, keys, merkle, selectors, signing
-from stylevault.provenance.models import Event, TreeHead
+from stylevault.provenance.models import Event, EventKind, TreeHead
 
 # One 64-bit advisory lock key for the whole log (derived from a name, so it cannot collide
 # with another app's keys by accident).
@@ -79,6 +80,23 @@ def _actor_id(actor: Any) -> int | None:
 def _now():
     """The current time at microsecond precision (what both databases store)."""
     return timezone.now()
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event as an app's `events.py` builds it: a declared kind, its subject, its payload."""
+
+    kind: EventKind
+    subject: Model | tuple[str, Any]
+    payload: dict[str, Any]
+    actor: Model | int | None = field(default=None)
+
+
+def record(event: NewEvent) -> Event:
+    """Appends an event built by an app's `events.py` (see record_event)."""
+    return record_event(
+        kind=event.kind, subject=event.subject, payload=event.payload, actor=event.actor
+    )
 
 
 def record_event(

@@ -7,6 +7,4 @@ urlpatterns = [
     path("provenance/key", api.KeyView.as_view()),
     path("provenance/events/<str:seq>/proof", api.InclusionProofView.as_view()),
     path("provenance/consistency", api.ConsistencyProofView.as_view()),
-    path("provenance/images/<int:image_id>", api.ImageCertificateView.as_view()),
-    path("verify", api.VerifyView.as_view()),
 ]

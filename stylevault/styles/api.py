@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.generics import ListAPIView
@@ -9,15 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stylevault.core import errors
-from stylevault.core.api import CursorPagination, inline, validated
+from stylevault.core.api import CursorPagination, UserRefOut, inline, validated
+from stylevault.core.files import stored_file_response
 from stylevault.styles import search, selectors, services
 from stylevault.styles.models import MAX_PRICE, MIN_PRICE, StyleStatus
-from stylevault.web.files import stored_file_response
 
 
-class ArtistOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
+# core.api.UserRefOut, under the name the schema gives it here.
+class ArtistOut(UserRefOut):
+    pass
 
 
 class SampleOut(serializers.Serializer):
@@ -174,7 +175,6 @@ def _visible(request, style_id: int):
 
 
 def _no_style() -> str:
-    from django.utils.translation import gettext as _
 
     return _("No such style.")
 

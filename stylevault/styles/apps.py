@@ -8,6 +8,7 @@ class StylesConfig(AppConfig):
     verbose_name = _("Styles")
 
     def ready(self) -> None:
+        # In ready(): models and their signals need the app registry loaded.
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from stylevault.styles.models import Style

@@ -19,10 +19,10 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
-from stylevault.generation.models import Image as GeneratedImage
 from stylevault.jobs.registry import JobFailed, JobStopped
-from stylevault.styles import selectors
+from stylevault.styles import selectors, services
 from stylevault.styles.models import Style, StyleStatus, TrainingImage, VectorKind
 
 REFERENCE_PROMPTS = (
@@ -30,6 +30,14 @@ REFERENCE_PROMPTS = (
     "a quiet city street at dusk",
     "a bowl of fruit on a wooden table",
     "mountains above a lake",
+)
+# The built-in model draws only its corpus's vocabulary (docs/tiny-model.md): its references,
+# also the style's sample images, keep to it (docs/decisions/031-demo-styles-and-checks.md).
+TINY_REFERENCE_PROMPTS = (
+    "a yellow sun over a blue sea at dusk",
+    "a red house on the left over green hills at day",
+    "a white boat on a blue lake at day",
+    "a pink flower in the centre",
 )
 # Perceptual hashes this close (of 64 bits) are the same picture re-encoded or resized.
 DUPLICATE_MAX_BITS = 6
@@ -40,6 +48,7 @@ Progress = Callable[..., bool]
 def training_parameters() -> dict:
     """Defaults for the base model, overridden by STYLEVAULT_TRAINING."""
     if settings.STYLEVAULT_BASE_MODEL == "tiny":
+        # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
         from stylevault.engine.demo_art import DEMO_TRAINING
 
         defaults = dict(DEMO_TRAINING)
@@ -53,12 +62,13 @@ def check_parameters() -> dict:
     defaults = {
         "reference_steps": 12 if tiny else 30,
         "reference_size": 256 if tiny else None,
-        "reference_prompts": list(REFERENCE_PROMPTS),
+        "reference_prompts": list(TINY_REFERENCE_PROMPTS if tiny else REFERENCE_PROMPTS),
     }
     return {**defaults, **settings.STYLEVAULT_STYLE_CHECKS}
 
 
 def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bool]) -> dict:
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import embedding_model, style_embedding
 
     params = check_parameters()
@@ -84,7 +94,6 @@ def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bo
         }
         for i, (img, png) in enumerate(references)
     ]
-    from stylevault.styles import services
 
     services.save_check_artifacts(
         style_id=style.pk,
@@ -97,6 +106,7 @@ def run_checks(style: Style, *, progress: Progress, should_stop: Callable[[], bo
 
 
 def build_report(style: Style, *, vectors: dict, space: str, works: list[TrainingImage]) -> dict:
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine import styleqa
 
     report: dict = {"space": space, "reasons": []}
@@ -116,6 +126,7 @@ def build_report(style: Style, *, vectors: dict, space: str, works: list[Trainin
 
 
 def _render_references(style: Style, params: dict, progress: Progress, should_stop):
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import EngineError, GenerationSpec, IncompatibleLoRA
     from stylevault.styles import runtime
 
@@ -149,7 +160,6 @@ def _render_references(style: Style, params: dict, progress: Progress, should_st
 
 
 def _load(path: str):
-    from PIL import Image
 
     with default_storage.open(path, "rb") as handle:
         return Image.open(io.BytesIO(handle.read())).convert("RGB")
@@ -169,6 +179,18 @@ def _hamming(candidates: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
 
 
+# Published images a training work must not copy. They belong to generation, which sits above
+# styles: it registers its reader here when it loads (generation.apps), so styles imports
+# nothing of it. A reader returns (phash, image id, artist id) rows of every artist but one.
+PublishedHashes = Callable[[int], list[tuple[int, int, int]]]
+_published_hashes: list[PublishedHashes] = []
+
+
+def register_published_hashes(reader: PublishedHashes) -> None:
+    if reader not in _published_hashes:
+        _published_hashes.append(reader)
+
+
 def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
     """Works within DUPLICATE_MAX_BITS of another artist's work or of a published image."""
     if not works:
@@ -178,11 +200,7 @@ def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
         .exclude(style__status__in=[StyleStatus.FAILED, StyleStatus.REJECTED])
         .values_list("phash", "style_id", "style__artist_id")
     )
-    published = list(
-        GeneratedImage.objects.filter(visibility="public", phash__isnull=False)
-        .exclude(artist_id=style.artist_id)
-        .values_list("phash", "id", "artist_id")
-    )
+    published = [row for reader in _published_hashes for row in reader(style.artist_id)]
     found = []
     for source, rows in (("training_image", others), ("published_image", published)):
         if not rows:
@@ -206,6 +224,7 @@ def find_duplicates(style: Style, works: list[TrainingImage]) -> list[dict]:
 def similar_published(style: Style, *, vectors: dict, space: str, k: int = 10) -> list[dict]:
     """Published styles of other artists near this one, each with its similarity per vector
     kind and whether it crosses the space's threshold."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine import styleqa
 
     scores = selectors.nearest_published(vectors=vectors, space=space, exclude={style.pk}, k=k)

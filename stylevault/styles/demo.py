@@ -1,5 +1,6 @@
-"""The demo: an artist, a buyer and an operator, and one style trained from the project's own
-procedural artworks. Idempotent: running it again changes nothing that exists."""
+"""The demo: an artist, a buyer and an operator, and three styles of clearly different looks
+trained from the project's own procedural artworks. Idempotent: running it again changes nothing
+that exists."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from PIL import Image, ImageDraw
 
 from stylevault.accounts import services as accounts
 from stylevault.accounts.models import ApplicationStatus, User
@@ -36,7 +38,6 @@ def _user(username: str, **roles) -> User:
 
 
 def _signature():
-    from PIL import Image, ImageDraw
 
     picture = Image.new("RGB", (360, 120), "white")
     draw = ImageDraw.Draw(picture)
@@ -68,29 +69,55 @@ def ensure_people() -> tuple[User, User, User]:
     return artist, buyer, operator
 
 
-def ensure_style(artist: User) -> Style:
-    """The demo style, created (and its training queued) unless a live one exists."""
-    from stylevault.engine.demo_art import DEMO_TRIGGER, demo_artworks
+# The demo styles by engine/demo_art.DEMO_STYLES key: three clearly different looks to blend.
+DEMO_STYLES = {
+    "ink": {
+        "name": STYLE_NAME,
+        "description": "Layered hills in sage and teal under an ochre sun, indigo ink on cream paper.",
+        "tags": "landscape, ink, watercolour, demo",
+    },
+    "pixel": {
+        "name": "Pixel Harbour",
+        "description": "Chunky flat pixels in orange, pink, purple and yellow on a midnight blue.",
+        "tags": "pixel, flat, retro, demo",
+    },
+    "crayon": {
+        "name": "Crayon Garden",
+        "description": "Waxy slanted crayon strokes in red, orange and pink on kraft paper.",
+        "tags": "crayon, children's drawing, demo",
+    },
+}
 
+
+def ensure_style(artist: User, key: str = "ink") -> Style:
+    """Demo style `key`, created (and its training queued) unless a live one exists."""
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
+    from stylevault.engine.demo_art import DEMO_STYLES as LOOKS
+
+    about = DEMO_STYLES[key]
     existing = (
-        Style.objects.filter(artist=artist, name=STYLE_NAME)
+        Style.objects.filter(artist=artist, name=about["name"])
         .exclude(status__in=[StyleStatus.FAILED, StyleStatus.REJECTED])
         .first()
     )
     if existing is not None:
         return existing
-    works = demo_artworks()
+    look = next(look for look in LOOKS if look.key == key)
+    works = look.paint(12, 512, 0)
     return styles.create_style(
         artist=artist,
-        name=STYLE_NAME,
-        description="Layered hills in sage and teal under an ochre sun, indigo ink on cream paper.",
-        tags="landscape, ink, watercolour, demo",
+        name=about["name"],
+        description=about["description"],
+        tags=about["tags"],
         price_per_image=2,
-        images=[
-            _upload(image, f"ink-hills-{i:02d}.png") for i, (image, _caption) in enumerate(works)
-        ],
-        captions=[f"{DEMO_TRIGGER}, {caption}" for _image, caption in works],
+        images=[_upload(image, f"{key}-{i:02d}.png") for i, (image, _caption) in enumerate(works)],
+        captions=[f"{look.trigger}, {caption}" for _image, caption in works],
     )
+
+
+def ensure_styles(artist: User) -> list[Style]:
+    """Every demo style, in DEMO_STYLES order."""
+    return [ensure_style(artist, key) for key in DEMO_STYLES]
 
 
 def is_empty() -> bool:

@@ -11,8 +11,6 @@ urlpatterns = [
     path("styles/new/", views.create, name="create"),
     path("styles/<int:style_id>/", views.detail, name="detail"),
     path("styles/<int:style_id>/status/", views.status_card, name="status"),
-    path("styles/<int:style_id>/quote/", views.quote, name="quote"),
-    path("styles/<int:style_id>/generate/", views.generate, name="generate"),
     path("me/styles/", views.my_styles, name="mine"),
     path("me/styles/<int:style_id>/price/", views.set_price, name="set-price"),
 ]

@@ -94,6 +94,7 @@ def _with_tags(rows: QuerySet[Style], names: set[str]) -> QuerySet[Style]:
 
 def _with_words(rows: QuerySet[Style], words: list[str]) -> QuerySet[Style]:
     if connection.vendor == "postgresql":
+        # django.contrib.postgres needs psycopg: only on PostgreSQL.
         from django.contrib.postgres.search import SearchQuery, SearchVectorField
 
         # The generated column of migrations/0002_search.py, which the GIN index covers.

@@ -26,6 +26,14 @@ def published_styles() -> QuerySet[Style]:
     return Style.objects.filter(status=StyleStatus.PUBLISHED).select_related("artist")
 
 
+def showcase_styles(artist_username: str, limit: int = 3) -> list[Style]:
+    """The published styles of `artist_username` (the demo artist), else the newest published
+    ones, with their samples and tags loaded: what the home page shows first."""
+    rows = published_styles().prefetch_related("samples", "tags").order_by("pk")
+    mine = list(rows.filter(artist__username=artist_username)[:limit])
+    return mine or list(rows.order_by("-pk")[:limit])
+
+
 def style_for(viewer, style_id: int) -> Style | None:
     """The style if `viewer` may see it; None for unknown ids and for others' unpublished ones."""
     style = (
@@ -67,6 +75,7 @@ _indexes: dict[tuple[str, str], tuple[tuple, object]] = {}
 
 
 def published_index(space: str, kind: str):
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.vectors import StyleIndex
 
     rows = StyleVector.objects.filter(space=space, kind=kind, style__status=StyleStatus.PUBLISHED)

@@ -4,13 +4,13 @@ check outcomes, review, and the artist's edits. Each public function is one tran
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,15 +21,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image as PILImage
 
+from stylevault.accounts.models import User
 from stylevault.billing.selectors import tier_of
 from stylevault.core import errors
-from stylevault.core.imaging import CheckedImage, check_image
+from stylevault.core.imaging import CheckedImage, check_image, perceptual_hash
 from stylevault.core.text import clean_text
 from stylevault.jobs import services as jobs
 from stylevault.mail import services as mail
-from stylevault.provenance.models import EventKind
-from stylevault.provenance.services import record_event
-from stylevault.styles import vault
+from stylevault.notifications.services import notify
+from stylevault.provenance.services import record
+from stylevault.styles import events, search, vault
 from stylevault.styles.models import (
     MAX_PRICE,
     MIN_PRICE,
@@ -50,8 +51,7 @@ MAX_CAPTION_LENGTH = 300
 TRAINING_JOB, CHECK_JOB = "style_training", "style_check"
 
 
-def _invalid(field: str, message: str, **details) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={"fields": {field: [message]}, **details})
+_invalid = errors.field_error
 
 
 def _clean_text(value, field: str, *, max_length: int, required: bool) -> str:
@@ -140,13 +140,6 @@ def _require_artist(user) -> None:
         raise errors.Forbidden(_("Only approved artists can create styles."))
 
 
-def perceptual_hash(image: PILImage.Image) -> int:
-    """64-bit DCT perceptual hash as a signed integer: stable under re-encoding and resizing."""
-    bits = imagehash.phash(image.convert("RGB")).hash.flatten()
-    unsigned = int("".join("1" if b else "0" for b in bits), 2)
-    return struct.unpack("<q", struct.pack("<Q", unsigned))[0]
-
-
 def _check_works(
     images: Sequence, captions: Sequence[str] | None
 ) -> list[tuple[CheckedImage, str]]:
@@ -186,7 +179,6 @@ def _set_tags(style: Style, tags: list[str]) -> None:
 
 
 def refresh_search_text(style: Style, tags: list[str] | None = None) -> None:
-    from stylevault.styles import search
 
     search.refresh_search_text(style)
 
@@ -272,14 +264,10 @@ def create_style(
             TrainingImage.objects.bulk_create(
                 [_store_work(style, i, work, caption) for i, (work, caption) in enumerate(works)]
             )
-            record_event(
-                kind=EventKind.TRAINING_DATA_UPLOADED,
-                subject=style,
-                actor=artist,
-                payload={
-                    "style_id": style.pk,
-                    "files": [{"name": w.name, "sha256": w.sha256} for w, _c in works],
-                },
+            record(
+                events.training_data_uploaded(
+                    style=style, artist=artist, files=[(w.name, w.sha256) for w, _c in works]
+                )
             )
             _enqueue(TRAINING_JOB, style)
     return style
@@ -334,18 +322,12 @@ def _safetensors_keys(data: bytes) -> list[str] | None:
 
 
 def _record_import(style: Style, weights: bytes) -> None:
-    import hashlib
 
     sha256 = hashlib.sha256(weights).hexdigest()
     style.lora_path = vault.store_lora(weights, style_id=style.pk, sha256=sha256)
     style.lora_sha256 = sha256
     style.save(update_fields=["lora_path", "lora_sha256", "updated_at"])
-    record_event(
-        kind="lora_imported",
-        subject=style,
-        actor=style.artist,
-        payload={"style_id": style.pk, "model_sha256": sha256},
-    )
+    record(events.lora_imported(style=style, model_sha256=sha256))
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +356,6 @@ def training_succeeded(*, style_id: int, lora_path: str, sha256: str, metadata: 
 
 def job_failed(*, style_id: int, stage: str, message: str) -> None:
     """Training or checking ended without a result: the style fails and its artist is told."""
-    from stylevault.notifications.services import notify
 
     style = _locked(style_id)
     style.status = StyleStatus.FAILED
@@ -411,21 +392,10 @@ def save_check_artifacts(
 
 def check_finished(*, style_id: int, report: dict) -> None:
     """Publishes a clean style, or sends a flagged one to review and tells the artists concerned."""
-    from stylevault.notifications.services import notify
 
     style = _locked(style_id)
     style.qa = {**style.qa, **report}
-    record_event(
-        kind=EventKind.LORA_TRAINED,
-        subject=style,
-        actor=style.artist,
-        payload={
-            "style_id": style.pk,
-            "model_sha256": style.lora_sha256,
-            "source": style.source,
-            "qa": {k: report[k] for k in ("flagged", "reasons") if k in report},
-        },
-    )
+    record(events.lora_trained(style=style, report=report))
     if report.get("flagged"):
         style.status = StyleStatus.IN_REVIEW
         style.save(update_fields=["status", "qa", "updated_at"])
@@ -465,7 +435,6 @@ def _mail_artist(style: Style, kind: str, **context) -> None:
 
 
 def _similar_artists(report: dict, *, exclude: int):
-    from stylevault.accounts.models import User
 
     ids = {
         item["artist_id"]
@@ -482,16 +451,7 @@ def _publish(style: Style) -> None:
     style.save(
         update_fields=["status", "published_at", "qa", "review_reason", "reviewed_by", "updated_at"]
     )
-    record_event(
-        kind=EventKind.STYLE_PUBLISHED,
-        subject=style,
-        actor=style.reviewed_by or style.artist,
-        payload={
-            "style_id": style.pk,
-            "model_sha256": style.lora_sha256,
-            "price_per_image": style.price_per_image,
-        },
-    )
+    record(events.style_published(style=style))
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from stylevault.jobs.registry import JobFailed, JobStopped, handler
 from stylevault.styles import checks, services, vault
@@ -23,6 +24,7 @@ def _style(ctx) -> Style:
 
 
 def training_spec(style: Style):
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import TrainingSpec
 
     works = [
@@ -41,13 +43,13 @@ def _local() -> bool:
 
 
 def _open(path: str):
-    from PIL import Image
 
     with default_storage.open(path, "rb") as handle:
         return Image.open(io.BytesIO(handle.read())).convert("RGB")
 
 
 def train(ctx) -> dict:
+    # torch and the engine load in the worker that runs the job, not where handlers register.
     from stylevault.engine import TrainingCancelled, train_lora
     from stylevault.styles import runtime
 

@@ -1,6 +1,7 @@
 """Style pages: search, a style's page with the generator (or, for its artist, its training
 progress and check report), creating a style, my styles. Thin: every rule is in
-styles.services / styles.selectors / styles.search and generation.services."""
+styles.services / styles.selectors / styles.search; the generator and its quote are
+generation's (generation.views)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from stylevault.core import errors
+from stylevault.core.pages import apply_service_error, is_htmx
 from stylevault.core.paging import Page, keyset_page, next_link
-from stylevault.generation import services as generation_services
-from stylevault.generation.views import is_htmx, panel_context
-from stylevault.ledger.selectors import wallet_of
 from stylevault.styles import search, selectors, services
-from stylevault.styles.forms import Generator, PriceForm, StyleForm
+from stylevault.styles.forms import PriceForm, StyleForm
 from stylevault.styles.models import Style, StyleStatus
-from stylevault.web.pages import apply_service_error
 
 STYLES_PER_PAGE = 24
 SIMILAR_SHOWN = 6
@@ -78,7 +76,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "styles/search.html", context, status=400 if error else 200)
 
 
-def _style_or_404(request: HttpRequest, style_id: int) -> Style:
+def style_or_404(request: HttpRequest, style_id: int) -> Style:
     style = selectors.style_for(request.user, style_id)
     if style is None:
         raise Http404
@@ -139,13 +137,15 @@ def _status_context(style: Style) -> dict:
     }
 
 
-def _detail(
-    request: HttpRequest, style: Style, generator: Generator, status: int = 200
+def render_detail(
+    request: HttpRequest, style: Style, *, status: int = 200, **extra
 ) -> HttpResponse:
+    """A style's page. Its generator is generation's (the `generator` tag); a failed submit
+    hands its bound generator back in `extra`."""
     manage = selectors.can_manage(request.user, style)
     context = {
         "style": style,
-        "generator": generator,
+        **extra,
         "manage": manage,
         "similar": selectors.similar_styles(style, limit=SIMILAR_SHOWN)
         if style.is_published
@@ -157,71 +157,19 @@ def _detail(
 
 @require_GET
 def detail(request: HttpRequest, style_id: int) -> HttpResponse:
-    return _detail(request, _style_or_404(request, style_id), Generator.read())
+    return render_detail(request, style_or_404(request, style_id))
 
 
 @require_GET
 def status_card(request: HttpRequest, style_id: int) -> HttpResponse:
     """The artist's live status card (htmx polls it); reloads the page once the work ends."""
-    style = _style_or_404(request, style_id)
+    style = style_or_404(request, style_id)
     if not selectors.can_manage(request.user, style):
         raise Http404
     context = _status_context(style)
     response = render(request, "styles/_status.html", context)
     if is_htmx(request) and not context["active"]:
         response["HX-Refresh"] = "true"  # the page now shows the report and the generator
-    return response
-
-
-def _quote(user, style: Style, generator: Generator) -> dict:
-    if not generator.is_valid():
-        return {"error": generator.error_text()}
-    try:
-        found = generation_services.validate_body(user=user, body=generator.body(style.pk))
-    except errors.DomainError as exc:
-        return {"error": exc.message}
-    return {
-        "cost": found.cost(),
-        "images": found.image_total,
-        "balance": wallet_of(user)["balance"],
-    }
-
-
-@require_POST
-def quote(request: HttpRequest, style_id: int) -> HttpResponse:
-    """The generator's cost, computed by the service exactly as the request would be; an
-    anonymous visitor is asked to log in."""
-    style = _style_or_404(request, style_id)
-    context: dict = {"style": style}
-    if request.user.is_authenticated:
-        context.update(_quote(request.user, style, Generator.read(request.POST)))
-    return render(request, "styles/_quote.html", context)
-
-
-@login_required
-@require_POST
-def generate(request: HttpRequest, style_id: int) -> HttpResponse:
-    style = _style_or_404(request, style_id)
-    generator = Generator.read(request.POST)
-    if generator.is_valid():
-        try:
-            generation = generation_services.request_generation(
-                user=request.user, body=generator.body(style.pk), idempotency_key=generator.key
-            )
-        except errors.RateLimited:
-            raise  # 429 with Retry-After (web.middleware), as the API answers
-        except errors.DomainError as exc:
-            apply_service_error(generator.main, exc)
-        else:
-            if not is_htmx(request):
-                return redirect("generation:detail", generation_id=generation.pk)
-            context = {**panel_context(generation), "fresh": Generator.read()}
-            return render(request, "styles/_generated.html", context)
-    if not is_htmx(request):
-        return _detail(request, style, generator, status=400)
-    # htmx swaps only 2xx answers: the form comes back in place of itself, with its errors.
-    response = render(request, "styles/_generator.html", {"generator": generator, "style": style})
-    response["HX-Retarget"], response["HX-Reswap"] = "#generator", "outerHTML"
     return response
 
 

@@ -10,19 +10,33 @@ from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import translate_url
+from django.urls import reverse, translate_url
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from stylevault.accounts import selectors, services
 from stylevault.core import api, errors
+from stylevault.core.pages import apply_service_error
 from stylevault.web import forms
-from stylevault.web.pages import apply_service_error
+
+HOME_IMAGES = 8
 
 
 def home(request):
-    return render(request, "web/home.html")
+    """The pitch, then the demo styles' samples and the latest public images."""
+    from stylevault.community import selectors as community
+    from stylevault.styles import demo
+    from stylevault.styles import selectors as styles
+
+    latest = community.feed(limit=HOME_IMAGES)
+    context = {
+        "styles": styles.showcase_styles(demo.ARTIST),
+        "page": latest,
+        "liked": community.liked_ids(request.user, [image.pk for image in latest.items]),
+    }
+    return render(request, "web/home.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,7 +83,6 @@ def login_page(request):
 
 
 def _safe_next(request) -> str | None:
-    from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(
@@ -138,7 +151,6 @@ def set_locale(request):
 
 
 def _me_path() -> str:
-    from django.urls import reverse
 
     return reverse("web:me")
 
@@ -171,6 +183,7 @@ def signature_preview(request):
         png = services.signature_preview(signature=request.FILES.get("signature"))
     except errors.DomainError as exc:
         return render(request, "web/_signature_preview.html", {"error": exc.message})
+    # The engine (NumPy/OpenCV, torch behind its lazy names) loads on first use, not at web start.
     from stylevault.engine.signature import SIGNATURE_RULE
 
     picture = "data:image/png;base64," + base64.b64encode(png).decode()

@@ -75,9 +75,9 @@ def _postprocessing() -> dict:
     import cv2
     from PIL import Image
 
+    from stylevault.engine.c2pa import ManifestSigner, make_test_ca
     from stylevault.engine.demo_art import procedural_artist
     from stylevault.engine.postprocess import ImageMetadata, finish_image
-    from stylevault.provenance.c2pa import ManifestSigner, make_test_ca
 
     cv2.setNumThreads(1)
     signer = ManifestSigner(make_test_ca(Path(tempfile.mkdtemp(prefix="sv-ca-"))))

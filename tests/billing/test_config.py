@@ -51,3 +51,11 @@ def test_custom_packs_and_fee():
     ).payments
     assert payments["credit_packs"][0]["prices"] == {"USD": 100, "KRW": 1000}
     assert payments["platform_fee_percent"] == "12.5"
+
+
+def test_a_wrong_url_is_reported_without_its_password():
+    with pytest.raises(ConfigError) as info:
+        load(env(STYLEVAULT_EMAIL_URL="smtp+ssl://mailer:hunter2@mail.example:465"))
+    problems = info.value.problems
+    assert len(problems) == 1 and "STYLEVAULT_EMAIL_URL" in problems[0]
+    assert "hunter2" not in problems[0]

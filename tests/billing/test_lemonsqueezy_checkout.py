@@ -82,3 +82,22 @@ def test_a_refused_checkout_is_a_clear_error(user, token_client, lemon):
     )
     assert_error(answer, 409, "CONFLICT")
     assert Checkout.objects.get(user=user).status == CheckoutStatus.FAILED
+
+
+def test_the_store_is_charged_in_its_dollars_never_a_won_amount(user, token_client, lemon):
+    client = token_client(user)
+    answer = client.post(  # the packs' first price is in won; the store charges dollars
+        "/api/v1/checkout", {"pack_id": "pack-100", "provider": "lemonsqueezy"}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    (call,) = lemon.requests
+    assert call["body"]["data"]["attributes"]["custom_price"] == 750
+    checkout = Checkout.objects.get(user=user)
+    assert (checkout.currency, checkout.amount) == ("USD", 750)
+    answer = client.post(
+        "/api/v1/checkout", {"pack_id": "pack-100", "currency": "KRW", "provider": "lemonsqueezy"},
+        format="json",
+    )  # fmt: skip
+    body = assert_error(answer, 400, "VALIDATION_ERROR")
+    assert "currency" in body["details"]["fields"]
+    assert len(lemon.requests) == 1

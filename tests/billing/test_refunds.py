@@ -197,3 +197,22 @@ def test_lemon_squeezy_refund_reverses_once(user, client, settings):
     assert send("order_refunded", refunded=True, refunded_amount=750) == "duplicate"
     assert selectors.wallet_of(user)["balance"] == 0 and selectors.debt_of(user) == 0
     books_clean()
+
+
+def test_a_dispute_won_after_its_debt_was_written_off_recovers_the_loss_not_the_wallet(
+    user, make_user, token_client, stripe_server, deliver_stripe
+):
+    artist = make_user("painter", artist=True)
+    operator = make_user("root", operator=True)
+    _buy(user, token_client, deliver_stripe)
+    _spend(user, artist, 60)
+    dispute = {"id": "dp_1", "object": "dispute", "payment_intent": "pi_1", "amount": 750}
+    deliver_stripe("charge.dispute.created", dispute, event_id="evt_d1")
+    assert selectors.debt_of(user) == 60 and selectors.wallet_of(user)["balance"] == 0
+    assert refunds.write_off_debt(user=user, operator=operator) == 60
+    deliver_stripe("charge.dispute.closed", {**dispute, "status": "won"}, event_id="evt_d2")
+    # the payment stands after all: the 40 unspent credits come back, the 60 spent ones were
+    # paid for by it (not a gift on top of the write-off), and the platform's loss is undone
+    assert selectors.wallet_of(user)["balance"] == 40 and selectors.debt_of(user) == 0
+    assert Account.objects.get(code="platform_losses").posted == 0
+    books_clean()

@@ -60,6 +60,7 @@ def test_checkout_answers_the_widget_order_at_our_price(user, token_client, toss
     order = _order(token_client(user))
     assert order["provider"] == "toss" and order["currency"] == "KRW"
     assert order["amount"] == 10_000 and order["client_key"] == "test_ck_payments_branch"
+    assert order["customer_key"] == toss.customer_key(user.pk) != f"sv-{user.pk}"
     assert order["success_url"].endswith("/api/v1/payments/toss/success")
     assert "/wallet/" in order["fail_url"]
     checkout = Checkout.objects.get(pk=order["order_id"])
@@ -140,8 +141,9 @@ def test_a_webhook_that_reads_canceled_grants_nothing_or_reverses(user, token_cl
     never = _order(client)
     key = toss_server.pay(never["order_id"], never["amount"])
     toss_server.payments[key].update(status="CANCELED", balanceAmount=0)
-    assert _webhook(client, key, status="DONE") == "cancelled before any grant"
-    assert selectors.wallet_of(user)["balance"] == 0
+    # paid, then cancelled before we saw it paid: granted and taken back at once, net nothing
+    assert _webhook(client, key, status="DONE") == "reversed"
+    assert selectors.wallet_of(user)["balance"] == 0 and selectors.debt_of(user) == 0
 
     paid = _order(client)
     key = toss_server.pay(paid["order_id"], paid["amount"])
@@ -200,6 +202,9 @@ def test_widget_page_in_both_languages(user, toss_server, language, text, settin
     body = html.content.decode()
     assert text in body and f'data-order-id="{checkout.pk}"' in body
     assert 'data-amount="10000"' in body
+    customer = toss.customer_key(user.pk)
+    assert f'data-customer-key="{customer}"' in body and customer != f"sv-{user.pk}"
+    assert customer != toss.customer_key(user.pk + 1) and len(customer) <= 50
     assert "https://js.tosspayments.com" in html["Content-Security-Policy"]
 
 
@@ -226,3 +231,72 @@ def test_the_webhook_without_toss_keys_is_refused(client, settings):
     body = json.dumps({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "k"}})
     answer = client.post("/api/v1/webhooks/toss", body, content_type="application/json")
     assert_error(answer, 409, "CONFLICT")
+
+
+def test_a_cancel_applied_before_the_confirm_answer_leaves_no_credits(
+    user, token_client, toss_server
+):
+    client = token_client(user)
+    order = _order(client)
+    key = toss_server.pay(order["order_id"], order["amount"])
+    toss_server.payments[key].update(status="DONE", approvedAt="2026-12-02T10:00:00+09:00")
+    confirmed = dict(toss_server.payments[key])  # the confirm's answer, still on its way back
+    toss_server.cancel(key)  # cancelled at Toss meanwhile; its webhook is handled first
+    _webhook(client, key)
+    toss.apply_payment(confirmed)  # then the redirect applies what the confirm answered
+    assert selectors.wallet_of(user)["balance"] == 0 and selectors.debt_of(user) == 0
+    books_clean()
+
+
+def test_a_partial_cancel_read_before_any_grant_credits_what_was_kept(
+    user, token_client, toss_server
+):
+    client = token_client(user)
+    order = _order(client)
+    key = toss_server.pay(order["order_id"], order["amount"])
+    toss_server.payments[key].update(status="DONE")  # paid; neither answer nor webhook arrived
+    toss_server.cancel(key, 5_000)  # half refunded from Toss's console
+    _webhook(client, key)
+    assert selectors.wallet_of(user)["balance"] == 50  # the buyer still paid for half
+    answer = _redirect(client, key, order["order_id"], order["amount"])  # the buyer's retry
+    assert answer["Location"].endswith("status=paid")
+    assert selectors.wallet_of(user)["balance"] == 50
+    books_clean()
+
+
+def test_a_webhook_toss_refuses_to_read_is_retried_not_dropped(
+    user, token_client, toss_server, settings
+):
+    client = token_client(user)
+    order = _order(client)
+    key = toss_server.pay(order["order_id"], order["amount"])
+    toss_server.payments[key].update(status="DONE")
+    settings.STYLEVAULT_TOSS_SECRET_KEY = "test_sk_rotated"  # Toss answers 401 to our reads
+    body = json.dumps({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": key}})
+    answer = client.post("/api/v1/webhooks/toss", body, content_type="application/json")
+    assert_error(answer, 409, "CONFLICT")  # not 200: Toss delivers it again later
+    settings.STYLEVAULT_TOSS_SECRET_KEY = SECRET
+    assert _webhook(client, key) == "credited"
+
+
+class _NotToss(FakeToss):
+    def answer(self, method, path, headers, raw):
+        return 200, ["not", "a", "payment"]
+
+
+def test_an_answer_that_is_not_a_payment_is_a_clear_error_not_a_500(
+    user, token_client, toss_server, settings
+):
+    client = token_client(user)
+    order = _order(client)
+    stranger = _NotToss(SECRET)
+    settings.STYLEVAULT_TOSS_API_URL = stranger.url
+    try:
+        answer = _redirect(client, "tgen_x", order["order_id"], order["amount"])
+        assert answer["Location"].endswith("status=failed&reason=CONFLICT")
+        body = json.dumps({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "k"}})
+        webhook = client.post("/api/v1/webhooks/toss", body, content_type="application/json")
+        assert_error(webhook, 409, "CONFLICT")
+    finally:
+        stranger.close()
+    assert selectors.wallet_of(user)["balance"] == 0

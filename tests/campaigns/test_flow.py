@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from stylevault.campaigns.models import Draft
+from stylevault.engine.c2pa import manifest_json, read_manifest
 from stylevault.generation.models import Generation
 from stylevault.ledger.selectors import check_books, credits_of, earnings_balance, wallet_of
 from stylevault.provenance import manifests
-from stylevault.provenance.c2pa import manifest_json, read_manifest
 from stylevault.provenance.models import Event
 from tests.conftest import assert_error, png_upload, run_jobs
 

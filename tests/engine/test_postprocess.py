@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from stylevault.engine.c2pa import ManifestSigner, make_test_ca, read_manifest
 from stylevault.engine.demo_art import procedural_artist
 from stylevault.engine.fingerprint import FingerprintIndex
 from stylevault.engine.postprocess import ImageMetadata, finish_image, identify
 from stylevault.engine.signature import SIGNATURE_RULE, place_signature
-from stylevault.provenance.c2pa import ManifestSigner, make_test_ca, read_manifest
 
 
 def _jpeg(image: Image.Image, quality: int = 50) -> Image.Image:

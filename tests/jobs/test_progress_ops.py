@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import async_to_sync
 
+from stylevault.core import metrics
 from stylevault.jobs import services
 from stylevault.jobs.models import Job, JobStatus
 from stylevault.jobs.selectors import aprogress_events, progress_events
-from stylevault.ops import metrics
 from tests.jobs.helpers import claim
 
 pytestmark = pytest.mark.django_db

@@ -233,6 +233,27 @@ def test_sign_up_sends_a_verification_link_that_confirms_the_address(smtp):
     assert Client().get(path[:-3] + "xyz").status_code == 400
 
 
+def test_an_address_confirmed_by_another_account_is_a_clear_error_not_a_500(smtp):
+    from allauth.account.models import EmailAddress
+
+    from stylevault.accounts import services as accounts
+
+    links = []
+    for name in ("first", "second"):
+        accounts.sign_up(username=name, password="correct horse battery 9",
+                         email="shared@example.test")  # fmt: skip
+        run_jobs("mail")
+        text = _body(smtp.messages[-1], "plain")
+        link = next(word for word in text.split() if "/mail/verify/" in word)
+        links.append("/" + link.split("//", 1)[1].split("/", 1)[1])
+    assert Client().get(links[0]).status_code == 200
+    answer = Client().get(links[1])
+    assert answer.status_code == 400
+    assert "another account" in answer.content.decode()
+    (address,) = EmailAddress.objects.filter(email="shared@example.test", verified=True)
+    assert address.user.username == "first"
+
+
 class StallingInbox(Inbox):
     """Holds the first message's DATA without answering, until the test says so (its sender
     is killed meanwhile); that message is never accepted."""

@@ -49,13 +49,15 @@ def _request(method: str, path: str, *, json: dict | None = None, key: str | Non
     try:
         body = response.json()
     except ValueError:
-        body = {}
-    if response.status_code >= 500:
+        body = None
+    if response.status_code >= 500 or not isinstance(body, dict):
+        # Toss always answers a JSON object: anything else came from something in between.
+        reason = body.get("code", "") if isinstance(body, dict) else response.status_code
         raise PaymentsUnavailable(
             _("The payment provider did not accept the request. Please try again later."),
-            details={"provider": "toss", "reason": str(body.get("code", ""))},
+            details={"provider": "toss", "reason": str(reason)},
         )
-    if response.status_code >= 400 or not isinstance(body, dict):
+    if response.status_code >= 400:
         raise PaymentRefused(str(body.get("code", response.status_code)), str(body.get("message")))
     return body
 

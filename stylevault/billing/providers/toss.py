@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from stylevault.billing import gateway
@@ -41,6 +42,13 @@ def _order(order_id) -> Checkout | None:
     ).first()
 
 
+def customer_key(user_id: int) -> str:
+    """The widget's customerKey of a buyer: Toss ties saved payment methods to it and asks for
+    a value nobody can guess from the user (so never the bare id)."""
+    digest = salted_hmac("stylevault.billing.toss.customer", str(user_id), algorithm="sha256")
+    return f"sv-{digest.hexdigest()[:40]}"
+
+
 def apply_payment(payment: dict) -> str:
     """Applies a payment as Toss's API returned it (never as a client said it)."""
     key, status = payment.get("paymentKey"), payment.get("status")
@@ -53,23 +61,33 @@ def apply_payment(payment: dict) -> str:
     return once(Provider.TOSS, state, f"payment.{status}", lambda: _apply(checkout, payment))
 
 
+def _grant(checkout: Checkout, payment: dict) -> str:
+    total, vat = payment.get("totalAmount"), payment.get("vat")
+    done = fulfil_pack_checkout(
+        checkout_id=checkout.pk,
+        provider=Provider.TOSS,
+        payment_ref=payment["paymentKey"],
+        paid_amount=total if isinstance(total, int) else -1,
+        paid_currency=payment.get("currency") or "KRW",
+        tax_amount=vat if isinstance(vat, int) else None,
+    )
+    return "credited" if done and done.status == CheckoutStatus.COMPLETED else "amount mismatch"
+
+
 def _apply(checkout: Checkout, payment: dict) -> str:
     key, status = payment["paymentKey"], payment["status"]
     total, balance = payment.get("totalAmount"), payment.get("balanceAmount")
     if status == "DONE":
-        done = fulfil_pack_checkout(
-            checkout_id=checkout.pk,
-            provider=Provider.TOSS,
-            payment_ref=key,
-            paid_amount=total if isinstance(total, int) else -1,
-            paid_currency=payment.get("currency") or "KRW",
-            tax_amount=payment.get("vat") if isinstance(payment.get("vat"), int) else None,
-        )
-        return "credited" if done and done.status == CheckoutStatus.COMPLETED else "amount mismatch"
+        return _grant(checkout, payment)
     if status in CANCELLED and isinstance(total, int) and isinstance(balance, int):
+        # Toss cancels only paid payments. One whose DONE we have not applied yet (its confirm
+        # answer still on the way, or lost) is granted first, then reversed: a late DONE then
+        # finds the order completed, and a partial cancel leaves the part that was kept.
+        if Checkout.objects.get(pk=checkout.pk).status != CheckoutStatus.COMPLETED:
+            granted = _grant(checkout, payment)
+            if granted != "credited":
+                return granted
         checkout = Checkout.objects.get(pk=checkout.pk)
-        if checkout.status != CheckoutStatus.COMPLETED:
-            return "cancelled before any grant"
         return refunds.reverse_purchase(
             checkout=checkout, reversed_amount=total - balance, cause=ReversalCause.REFUND,
             reference=f"toss:{key}:{balance}",
@@ -118,8 +136,14 @@ def handle_webhook(*, payload: bytes) -> str:
         raise errors.ValidationFailed(_("This is not a Toss Payments event."))
     try:
         payment = toss_api.payment(key)
-    except toss_api.PaymentRefused:
-        return "unknown payment"
+    except toss_api.PaymentRefused as exc:
+        if exc.code == "NOT_FOUND_PAYMENT":
+            return "unknown payment"  # a made-up key: nothing to retry
+        # Our key refused (rotated, wrong): answer an error so that Toss delivers it again.
+        raise gateway.PaymentsUnavailable(
+            _("The payment provider did not accept the request. Please try again later."),
+            details={"provider": "toss", "reason": exc.code},
+        ) from exc
     return apply_payment(payment)
 
 

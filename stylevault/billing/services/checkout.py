@@ -11,6 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from stylevault.billing import catalog, gateway
 from stylevault.billing.clients import lemonsqueezy as lemonsqueezy_api
@@ -90,6 +91,12 @@ def _open_checkout(
 
 
 PACK_PROVIDERS = (Provider.STRIPE, Provider.LEMONSQUEEZY, Provider.TOSS)
+# Providers that charge in one currency whatever the pack's prices: Toss in won; a Lemon
+# Squeezy store in its own currency (ours: dollars), custom_price being read in it.
+ONE_CURRENCY = {
+    Provider.TOSS: ("KRW", gettext_lazy("Toss Payments takes Korean won (KRW) only.")),
+    Provider.LEMONSQUEEZY: ("USD", gettext_lazy("Lemon Squeezy takes US dollars (USD) only.")),
+}
 
 
 def start_pack_checkout(
@@ -102,17 +109,18 @@ def start_pack_checkout(
     cancel_url: str,
 ) -> Checkout:
     """Opens a checkout for a credit pack; its ``url`` is where the buyer pays. Toss sells in
-    KRW only, at the pack's KRW price."""
+    KRW only, Lemon Squeezy in USD only, each at the pack's price in that currency."""
     pack = catalog.credit_pack(pack_id)
     if pack is None:
         raise field_error("pack_id", _("There is no credit pack with this id."))
     if currency is not None and not isinstance(currency, str):
         raise field_error("currency", _("Give the currency as a three-letter code."))
     provider = _provider_for_checkout(provider, PACK_PROVIDERS)
-    if provider == Provider.TOSS:
-        if currency is not None and currency.upper() != "KRW":
-            raise field_error("currency", _("Toss Payments takes Korean won (KRW) only."))
-        currency = "KRW"
+    if provider in ONE_CURRENCY:
+        only, refusal = ONE_CURRENCY[provider]
+        if currency is not None and currency.upper() != only:
+            raise field_error("currency", str(refusal))
+        currency = only
     price = pack.price(currency)
     if price is None:
         raise field_error(

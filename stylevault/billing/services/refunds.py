@@ -110,6 +110,10 @@ def restore_disputed(*, checkout: Checkout, reference: str) -> str:
             return "nothing disputed"
         wallet, debt = ledger.wallet(checkout.user_id), ledger.debt(checkout.user_id)
         to_debt = min(credits, _owed(checkout.user_id))
+        # A debt written off meanwhile was the platform's loss; the payment standing after all,
+        # the loss is undone first (the credits are not given a second time).
+        to_losses = min(credits - to_debt, _written_off(checkout.user_id))
+        to_wallet = credits - to_debt - to_losses
         source = ledger.provider(checkout.provider, checkout.currency)
         meta = {"checkout": str(checkout.pk), "cause": "dispute_won", "reference": reference}
         ledger.post(
@@ -117,7 +121,10 @@ def restore_disputed(*, checkout: Checkout, reference: str) -> str:
                 ledger.Posting(debit=source, credit=debt, amount=to_debt,
                                kind=TransferKind.PAYMENT_RESTORED, metadata=meta,
                                description="dispute won: debt cleared"),
-                ledger.Posting(debit=source, credit=wallet, amount=credits - to_debt,
+                ledger.Posting(debit=source, credit=ledger.platform_losses(), amount=to_losses,
+                               kind=TransferKind.PAYMENT_RESTORED, metadata=meta,
+                               description="dispute won: written-off debt recovered"),
+                ledger.Posting(debit=source, credit=wallet, amount=to_wallet,
                                kind=TransferKind.PAYMENT_RESTORED, metadata=meta,
                                description="dispute won: credits back"),
             ],
@@ -125,13 +132,26 @@ def restore_disputed(*, checkout: Checkout, reference: str) -> str:
         )  # fmt: skip
         Reversal.objects.create(
             user_id=checkout.user_id, checkout=checkout, cause=ReversalCause.DISPUTE_WON,
-            credits=-credits, from_wallet=-(credits - to_debt), to_debt=-to_debt,
+            credits=-credits, from_wallet=-to_wallet, to_debt=-to_debt,
             reference=reference[:255],
         )  # fmt: skip
+        if to_losses:
+            Reversal.objects.create(
+                user_id=checkout.user_id, checkout=checkout, cause=ReversalCause.WRITE_OFF,
+                credits=0, to_debt=to_losses, reference=f"recovered:{reference}"[:255],
+                note="recovered by a dispute won",
+            )  # fmt: skip
         checkout.reversed_credits -= credits
         checkout.save(update_fields=["reversed_credits"])
         _tell(checkout, ReversalCause.DISPUTE_WON, credits, 0)
         return "restored"
+
+
+def _written_off(user_id: int) -> int:
+    """What the platform wrote off of the user's debts and has not recovered since (write-off
+    rows hold it negative, recoveries positive)."""
+    rows = Reversal.objects.filter(user_id=user_id, cause=ReversalCause.WRITE_OFF)
+    return max(-int(rows.aggregate(n=Sum("to_debt"))["n"] or 0), 0)
 
 
 def pay_debt_from_wallet(*, user_id: int, reference: str) -> int:

@@ -1,7 +1,11 @@
-"""The built-in `tiny` base model: Stable-Diffusion-shaped, seeded random weights, fast on a CPU.
+"""The built-in `tiny` base model: Stable-Diffusion-shaped, trained here, fast on a CPU.
 
-It is written once as an ordinary diffusers folder and then loaded exactly like a real checkpoint,
-so the embedded mode exercises the same loading, LoRA and rendering code as production.
+The weights in `weights/` were trained by `tiny/train.py` on the captioned scene corpus
+(`engine/demo_art.scene_corpus`); `weights/manifest.json` holds each file's SHA-256 and how they
+were made. They are copied, checked, into the engine cache as an ordinary diffusers folder and then
+loaded exactly like a real checkpoint, so the embedded mode exercises the same loading, LoRA and
+rendering code as production. `make_tiny_pipeline` gives the same architecture with seeded random
+weights, the starting point of training.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from stylevault.engine.tiny.manifest import MANIFEST, file_hashes, read_manifest
+
 TOKENIZER_DIR = Path(__file__).parent / "tokenizer"
-# Bump when the configs or the seed change, so cached folders of an older build are not reused.
-TINY_VERSION = "1"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+# Bump when the committed weights change, so cached folders of an older build are not reused.
+TINY_VERSION = "2"
 SEED = 20240601
 MAX_TOKENS = 77
 NATIVE_SIZE = 256
@@ -49,13 +56,14 @@ def _text_encoder(tokenizer: CLIPTokenizer) -> CLIPTextModel:
 
 
 def _unet() -> UNet2DConditionModel:
-    # Attention only at the lower resolution keeps 256x256 fast; LoRA targets live there.
+    # Three levels: at 256x256 the deepest sees the whole 32x32 latent, so the UNet can place
+    # things; attention only at the two lower resolutions keeps it fast. LoRA targets live there.
     return UNet2DConditionModel(
         sample_size=NATIVE_SIZE // 8,
-        block_out_channels=(32, 64),
+        block_out_channels=(32, 64, 96),
         layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=64,
         attention_head_dim=4,
         norm_num_groups=16,
@@ -102,11 +110,25 @@ def make_tiny_pipeline() -> StableDiffusionPipeline:
         )
 
 
-def build_tiny_model(path: str | os.PathLike[str]) -> Path:
-    """Writes the tiny model as a diffusers folder at `path` unless it is already there.
+class TinyWeightsError(RuntimeError):
+    """The committed weights do not match their manifest."""
 
-    Built in a temporary sibling folder and renamed into place, so a concurrent or interrupted
-    build never leaves a half-written model behind.
+
+def verify_weights(folder: Path = WEIGHTS_DIR) -> dict:
+    """Checks every file of `folder` against its manifest; returns the manifest."""
+    manifest = read_manifest(folder)
+    found = file_hashes(folder)
+    if found != manifest["files"]:
+        changed = sorted(set(found.items()) ^ set(manifest["files"].items()))
+        raise TinyWeightsError(f"tiny weights differ from {folder / MANIFEST}: {changed[:4]}")
+    return manifest
+
+
+def build_tiny_model(path: str | os.PathLike[str]) -> Path:
+    """Installs the committed tiny model as a diffusers folder at `path` unless it is there.
+
+    The weights are checked against their manifest, copied to a temporary sibling folder and
+    renamed into place, so a concurrent or interrupted build never leaves a half-written model.
     """
     target = Path(path)
     if (target / "model_index.json").is_file():
@@ -114,7 +136,8 @@ def build_tiny_model(path: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        make_tiny_pipeline().save_pretrained(staging)
+        verify_weights()
+        shutil.copytree(WEIGHTS_DIR, staging, dirs_exist_ok=True)
         try:
             staging.rename(target)
         except OSError:

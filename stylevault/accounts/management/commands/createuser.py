@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from stylevault.accounts import services
 from stylevault.core import errors
+from stylevault.ledger.services import grant_credits
 
 
 class Command(BaseCommand):
@@ -26,8 +27,6 @@ class Command(BaseCommand):
                 username=username, password=password, artist=artist, operator=operator
             )
             if credits:
-                from stylevault.ledger.services import grant_credits
-
                 grant_credits(user=user, amount=credits, reason="createuser")
         except errors.DomainError as exc:
             raise CommandError(str(exc.message)) from None

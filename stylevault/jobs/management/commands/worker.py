@@ -12,11 +12,12 @@ import os
 import signal
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from stylevault.core.config import stop_grace_seconds
 from stylevault.jobs import conf, registry, runner, worker
-from stylevault.ops.processes import stop_grace_seconds
 
 
 class Command(BaseCommand):
@@ -51,6 +52,12 @@ class Command(BaseCommand):
             help=_("Extra module that registers job handlers (repeatable)."),
         )
         parser.add_argument(
+            "--torch-threads",
+            type=int,
+            default=None,
+            help=_("Threads torch may use in this worker (default: STYLEVAULT_TORCH_THREADS)."),
+        )
+        parser.add_argument(
             "--exit-when-idle",
             type=float,
             default=None,
@@ -73,11 +80,13 @@ class Command(BaseCommand):
         if concurrency < 1:
             raise CommandError(_("--concurrency must be at least 1."))
         if options["metrics_port"]:
+            # Only a worker started with a metrics port serves them.
             from prometheus_client import start_http_server
 
-            from stylevault.ops.metrics import REGISTRY
+            from stylevault.core.metrics import REGISTRY
 
             start_http_server(options["metrics_port"], registry=REGISTRY)
+        _size_torch_threads(options["torch_threads"])
         runner.SHUTDOWN.grace_seconds = grace
         runner.KEEPER.hang_seconds = grace  # past a time limit, a stuck step gets as long
         mode = "celery" if conf.broker_url() else "polling"
@@ -100,6 +109,19 @@ class Command(BaseCommand):
             maintenance_interval=maintenance_interval,
             exit_when_idle=exit_when_idle,
         ).run()
+
+
+def _size_torch_threads(threads: int | None) -> None:
+    """Pins torch's intra-op threads to this worker's share of the cores. Threads spinning
+    against busy neighbours made a tiny render 5x slower (docs/batching.md). 0: torch's own
+    default (every core), right for a worker alone on its machine."""
+    threads = settings.STYLEVAULT_TORCH_THREADS if threads is None else threads
+    if threads < 0:
+        raise CommandError(_("--torch-threads must be 0 or more."))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _install_signals() -> None:

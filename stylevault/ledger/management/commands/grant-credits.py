@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from stylevault.core import errors
+from stylevault.ledger import selectors, services
 
 
 class Command(BaseCommand):
@@ -20,7 +21,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, username, amount, reason, idempotency_key, **options):
-        from stylevault.ledger import selectors, services
 
         user = get_user_model().objects.filter(username__iexact=username).first()
         if user is None:

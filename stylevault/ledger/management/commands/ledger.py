@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stylevault.ledger.selectors import check_books
+from stylevault.ledger.services import expire_holds
+
 
 class Command(BaseCommand):
     help = "Ledger maintenance: check the books, expire holds."
@@ -16,11 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         if action == "expire-holds":
-            from stylevault.ledger.services import expire_holds
-
             self.stdout.write(f"expired {expire_holds()} holds")
             return
-        from stylevault.ledger.selectors import check_books
 
         report = check_books()
         for problem in report.problems:

@@ -9,7 +9,8 @@ import socket
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from stylevault.ops.processes import STARTUP_FAILURE, stop_grace_seconds, supervise
+from stylevault.core.config import stop_grace_seconds
+from stylevault.ops.processes import STARTUP_FAILURE, supervise
 
 APP = "stylevault.asgi:application"
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         parser.add_argument("--socket-fd", type=int, help=argparse.SUPPRESS)
 
     def handle(self, *args, host: str, port: int, processes: int, **options):
+        # uvicorn loads only for `serve`, not for every management command.
         import uvicorn
 
         os.environ["STYLEVAULT_WEB_PROCESSES"] = str(processes)  # rate limits share by it

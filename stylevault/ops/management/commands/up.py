@@ -8,13 +8,15 @@ end with their parent, see ops/processes.py).
 from __future__ import annotations
 
 import importlib
+import os
 
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from stylevault.jobs.worker import hand_back_jobs_of
 from stylevault.ops.processes import supervise
+from stylevault.styles import demo
 
 
 class Command(BaseCommand):
@@ -37,18 +39,25 @@ class Command(BaseCommand):
         for module in conf.extra_job_modules():  # their hooks run here when a worker dies
             importlib.import_module(module)
         commands = {"web": ["serve", "--host", host, "--port", str(port)]}
-        commands.update({f"worker-{n}": ["worker"] for n in range(workers) if _has_worker()})
+        worker = ["worker", "--torch-threads", str(worker_threads(workers))]
+        commands.update({f"worker-{n}": worker for n in range(workers) if _has_worker()})
         if supervise(commands, on_exit=hand_back_jobs_of):
             raise CommandError(_("A process of StyleVault cannot start; see the lines above."))
 
 
+def worker_threads(workers: int) -> int:
+    """STYLEVAULT_TORCH_THREADS, else each worker's share of the cores, the web counted as
+    one more process: 2 cores and 1 worker give it 1 thread."""
+    from django.conf import settings
+
+    return settings.STYLEVAULT_TORCH_THREADS or max(1, (os.cpu_count() or 1) // (workers + 1))
+
+
 def _database_is_empty() -> bool:
-    from stylevault.styles import demo
 
     return demo.is_empty()
 
 
 def _has_worker() -> bool:
-    from django.core.management import get_commands
 
     return "worker" in get_commands()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stylevault.provenance.selectors import verify_log
+from stylevault.provenance.services import sign_tree_head
+
 
 class Command(BaseCommand):
     help = "Provenance log: verify everything, sign a tree head."
@@ -20,14 +23,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         if action == "sign-head":
-            from stylevault.provenance.services import sign_tree_head
-
             head = sign_tree_head()
             self.stdout.write(
                 f"tree head: size {head.tree_size}, root {head.root_hash}, key {head.key_id}"
             )
             return
-        from stylevault.provenance.selectors import verify_log
 
         report = verify_log()
         for problem in report.problems:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stylevault.jobs import runner, services
 from stylevault.styles import demo
 from stylevault.styles.models import StyleStatus
 
 
 class Command(BaseCommand):
-    help = "Create the demo artist, buyer and operator and train and publish the demo style."
+    help = "Create the demo artist, buyer and operator and train and publish the three demo styles."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -20,17 +21,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_wait: bool = False, **options):
         artist, buyer, operator = demo.ensure_people()
-        style = demo.ensure_style(artist)
+        made = demo.ensure_styles(artist)
         if not no_wait:
-            style = self._train_here(style)
+            made = [self._train_here(style) for style in made]
+        listed = ", ".join(f"#{style.pk} '{style.name}' is {style.status}" for style in made)
         self.stdout.write(
             f"Demo ready: users {artist.username}, {buyer.username}, {operator.username} "
             f"(password from STYLEVAULT_DEMO_PASSWORD, default '{demo.demo_password()}'); "
-            f"style #{style.pk} '{style.name}' is {style.status}."
+            f"styles {listed}."
         )
 
     def _train_here(self, style):
-        from stylevault.jobs import runner, services
 
         waiting = (StyleStatus.QUEUED, StyleStatus.TRAINING, StyleStatus.CHECKING)
         while style.status in waiting:

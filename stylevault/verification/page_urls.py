@@ -1,10 +1,10 @@
-"""Provenance pages, included by the root URLconf under i18n_patterns (/en/..., /ko/...).
+"""Verification pages, included by the root URLconf under i18n_patterns (/en/..., /ko/...).
 `/certificates/<mark>` (manifests.certificate_path, in every image's Content Credentials)
 reaches the certificate through the locale redirect to `/<lang>/certificates/<mark>/`."""
 
 from django.urls import path
 
-from stylevault.provenance import views
+from stylevault.verification import views
 
 app_name = "provenance"
 

@@ -5,10 +5,12 @@ of the image's own event against a signed tree head.
 
 from __future__ import annotations
 
-from stylevault.generation.models import Image
+from stylevault.accounts.models import User
+from stylevault.generation.models import Generation, GenerationStyle, Image
 from stylevault.provenance import selectors, services
 from stylevault.provenance.manifests import certificate_path, license_text
 from stylevault.provenance.models import Event
+from stylevault.styles.models import Style
 
 
 def _event_payload(event: Event) -> dict:
@@ -24,10 +26,6 @@ def _event_payload(event: Event) -> dict:
 
 def event_chain(image: Image) -> list[Event]:
     """The image's events, its generation's, and each blended style's and artist's, oldest first."""
-    from stylevault.accounts.models import User
-    from stylevault.generation.models import Generation, GenerationStyle
-    from stylevault.styles.models import Style
-
     blend = list(GenerationStyle.objects.filter(generation_id=image.generation_id))
     subjects = [(Image, [image.pk]), (Generation, [image.generation_id])]
     subjects.append((Style, [b.style_id for b in blend]))

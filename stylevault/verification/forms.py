@@ -1,4 +1,4 @@
-"""Provenance page forms: field types only; the checks live in provenance.verification."""
+"""Verification page forms: field types only; the checks live in verification.services."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Provenance pages: an image's printable licence certificate (for whoever may see the image,
+"""Verification pages: an image's printable licence certificate (for whoever may see the image,
 or by its watermark mark for anyone holding the file) and the public verification page. Thin:
-the certificate is certificates.certificate(), the check is verification.verify_image()."""
+the certificate is certificates.certificate(), the check is services.verify_image()."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from stylevault.core import errors
+from stylevault.core.pages import apply_service_error
 from stylevault.generation import selectors as generation_selectors
 from stylevault.generation.models import Image
-from stylevault.provenance.certificates import certificate
-from stylevault.provenance.forms import VerifyForm
 from stylevault.provenance.models import EventKind
-from stylevault.provenance.verification import verify_image
-from stylevault.web.pages import apply_service_error
+from stylevault.verification.certificates import certificate
+from stylevault.verification.forms import VerifyForm
+from stylevault.verification.services import verify_image
 
 MARK = re.compile(r"[0-9a-f]{12}")  # manifests.certificate_path: 48 bits, 12 hex digits
 # The payload fields a reader checks, in the order shown; the training files get a table.
@@ -77,7 +77,7 @@ def certificate_context(request: HttpRequest, cert: dict) -> dict:
 
 def _certificate_page(request: HttpRequest, image: Image) -> HttpResponse:
     context = certificate_context(request, certificate(image))
-    return render(request, "provenance/certificate.html", context)
+    return render(request, "verification/certificate.html", context)
 
 
 @require_GET
@@ -119,4 +119,4 @@ def verify(request: HttpRequest) -> HttpResponse:
                 context.update(certificate_context(request, result))
                 context["method"] = METHODS.get(result.get("method"), result.get("method"))
     status = 400 if form.errors else 200
-    return render(request, "provenance/verify.html", context, status=status)
+    return render(request, "verification/verify.html", context, status=status)

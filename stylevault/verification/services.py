@@ -10,7 +10,8 @@ from __future__ import annotations
 from stylevault.core.imaging import check_image, heavy_work
 from stylevault.generation import selectors as generation_selectors
 from stylevault.generation.models import Image
-from stylevault.provenance import certificates, fingerprints, manifests
+from stylevault.provenance import fingerprints, manifests
+from stylevault.verification import certificates
 
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
 # The side the uploaded picture is analysed at: above every size the platform renders (1344)
@@ -35,6 +36,8 @@ def _image_for(found) -> Image | None:
 
 def verify_image(upload) -> dict:
     """{"match": False} or the certificate of the image with "match": True and the method."""
+    # engine.postprocess loads OpenCV and SciPy (watermark, fingerprints): a web process pays
+    # for them on its first check, not at start.
     from stylevault.engine.postprocess import identify
 
     with heavy_work():
