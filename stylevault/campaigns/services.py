@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 from dataclasses import asdict
+from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
@@ -67,6 +68,8 @@ NEGATIVE_PROMPT = "text, letters, words, typography, watermark, logo, caption"
 # The engine renders the ratios it was trained at; 4:5 ads are cut from a 3:4 picture.
 RENDER_RATIO = {"4:5": "3:4"}
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# The same message again this soon is a double-clicked send: it answers the turn just taken.
+REPEAT_WINDOW = timedelta(seconds=10)
 
 
 def _invalid(field: str, message: str) -> errors.ValidationFailed:
@@ -133,13 +136,32 @@ def logo_colours(data: bytes) -> tuple[str, str]:
     return colours[0], colours[1] if len(colours) > 1 else "#ffffff"
 
 
+def _clean_logo(data: bytes, image_format: str) -> bytes:
+    """The logo drawn again from its pixels alone: no EXIF/GPS, XMP or comment, nothing
+    appended after the image (polyglots); PNG keeps its transparency."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as opened:
+        picture = ImageOps.exif_transpose(opened)
+        mode = "RGBA" if image_format == "PNG" else "RGB"
+        picture = picture.convert(mode)
+    clean = Image.frombytes(mode, picture.size, picture.tobytes())
+    buffer = io.BytesIO()
+    clean.save(buffer, format=image_format, **({"quality": 92} if mode == "RGB" else {}))
+    return buffer.getvalue()
+
+
 def _store_logo(owner, upload) -> tuple[str, str, bytes]:
     checked = check_image(upload, max_bytes=MAX_LOGO_BYTES, max_pixels=MAX_LOGO_PIXELS)
-    extension = "png" if checked.format == "PNG" else "jpg"
-    name = f"private/brands/{owner.pk}/{checked.sha256[:24]}.{extension}"
+    image_format = "PNG" if checked.format == "PNG" else "JPEG"
+    data = _clean_logo(checked.data, image_format)
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = f"private/brands/{owner.pk}/{sha256[:24]}.{'png' if image_format == 'PNG' else 'jpg'}"
     if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(checked.data))
-    return name, checked.sha256, checked.data
+        default_storage.save(name, ContentFile(data))
+    return name, sha256, data
 
 
 def _brand_fields(owner, data: dict, *, creating: bool) -> dict:
@@ -370,6 +392,11 @@ def post_message(
     keep_seed = old_picture is not None and turn.refines_only and not turn.new_picture
     seed = old_picture.seed if keep_seed else secrets.randbelow(generation.MAX_SEED)
     with transaction.atomic(durable=True):
+        # One turn at a time per session, so a repeat cannot slip past the check below.
+        ChatSession.objects.select_for_update().filter(pk=session.pk).first()
+        repeated = _repeated_turn(session, text, style, ratio)
+        if repeated is not None:
+            return repeated
         message = Message.objects.create(session=session, role=Role.USER, text=text)
         picture = (
             old_picture
@@ -407,6 +434,18 @@ def post_message(
             session.title = brief[:120]
         session.save(update_fields=["title", "updated_at"])
     return message, draft
+
+
+def _repeated_turn(session: ChatSession, text: str, style: Style, ratio: str):
+    """(message, draft) of the session's last turn when it asked the very same thing moments
+    ago (a double-clicked send), else None: that turn is not paid for twice."""
+    last = session.messages.filter(role=Role.USER).order_by("-created_at", "-id").first()
+    if last is None or last.text != text or timezone.now() - last.created_at > REPEAT_WINDOW:
+        return None
+    draft = session.drafts.order_by("-id").first()
+    if draft is None or draft.style_id != style.pk or draft.aspect_ratio != ratio:
+        return None
+    return last, draft
 
 
 def choose_layout(*, owner, draft_id: int, layout) -> Draft:

@@ -15,6 +15,7 @@ import torch
 from diffusers import AutoPipelineForImage2Image, DiffusionPipeline
 from PIL import Image, ImageOps
 
+from stylevault.engine.errors import GenerationCancelled
 from stylevault.engine.render import Renderer, RenderProgress
 from stylevault.engine.specs import GenerationResult, GenerationSpec
 
@@ -33,6 +34,24 @@ def _img2img_pipe(renderer: Renderer) -> DiffusionPipeline:
 def steps_run(spec: GenerationSpec, strength: float) -> int:
     """How many denoising steps img2img runs: the last `strength` share of the schedule."""
     return max(1, min(int(spec.steps * strength), spec.steps))
+
+
+def _step_callback(renderer, total: int, width: int, height: int, on_progress, should_stop):
+    """Progress (with a preview now and then) and stopping, for one img2img request."""
+
+    def callback(pipe, index: int, timestep, tensors: dict) -> dict:
+        step = index + 1
+        if on_progress is not None:
+            wants_preview = step % renderer.preview_every == 0 and step < total
+            latents = tensors["latents"][0:1]
+            preview = renderer._previewer.png(latents, width, height) if wants_preview else None
+            if on_progress(step, total, preview) is False:
+                raise GenerationCancelled(f"stopped by the caller at step {step}")
+        if should_stop is not None and should_stop():
+            raise GenerationCancelled(f"stopped at step {step}")
+        return tensors
+
+    return callback
 
 
 def render_img2img(
@@ -54,8 +73,8 @@ def render_img2img(
     pipe = _img2img_pipe(renderer)
     width, height = spec.size(renderer.family)
     init = ImageOps.fit(picture.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
-    callback = renderer._step_callback(
-        steps_run(spec, strength), width, height, on_progress, should_stop
+    callback = _step_callback(
+        renderer, steps_run(spec, strength), width, height, on_progress, should_stop
     )
     generators = [torch.Generator().manual_seed(seed) for seed in spec.seeds()]
     arguments = {

@@ -129,6 +129,9 @@ class Image(models.Model):
     visibility = models.CharField(
         _("visibility"), max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE
     )
+    # A studio's working copy (a photo's unpicked variant): its owner's alone, served only
+    # through that studio, never listed, liked, certified or made public until it is picked.
+    withheld = models.BooleanField(default=False)
     description = models.TextField(_("description"), max_length=2000, blank=True)
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)

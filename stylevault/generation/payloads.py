@@ -65,7 +65,7 @@ def generation_payload(generation) -> dict:
         "seed": generation.seed,
         "count": generation.count,
         "steps": generation.steps,
-        "images": [image_summary(i) for i in generation.images.all()],
+        "images": [image_summary(i) for i in generation.images.all() if not i.withheld],
         "created_at": generation.created_at,
     }
     if generation.error_code:

@@ -11,18 +11,24 @@ def _user_id(user) -> int | None:
     return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+def images() -> QuerySet[Image]:
+    """Every normal image: a studio's withheld working copies (a photo's unpicked variants)
+    are nobody's image, not even their owner's, until picked; their studio serves them."""
+    return Image.objects.filter(withheld=False)
+
+
 def visible_images(viewer) -> QuerySet[Image]:
     """Images `viewer` (a user, AnonymousUser or None) may see: public ones and their own."""
     viewer_id = _user_id(viewer)
     condition = Q(visibility=Visibility.PUBLIC)
     if viewer_id is not None:
         condition |= Q(owner_id=viewer_id)
-    return Image.objects.filter(condition)
+    return images().filter(condition)
 
 
 def public_images() -> QuerySet[Image]:
     """Images anyone may see, for feeds, artist pages and search."""
-    return Image.objects.filter(visibility=Visibility.PUBLIC)
+    return images().filter(visibility=Visibility.PUBLIC)
 
 
 def image_for(viewer, image_id: int) -> Image | None:
@@ -37,7 +43,7 @@ def image_for(viewer, image_id: int) -> Image | None:
 
 
 def images_of(owner) -> QuerySet[Image]:
-    return Image.objects.filter(owner=owner).select_related("style", "artist")
+    return images().filter(owner=owner).select_related("style", "artist")
 
 
 def generation_for(owner, generation_id: int) -> Generation | None:
@@ -57,7 +63,8 @@ def public_image_hashes(excluded_artist_id: int) -> list[tuple[int, int, int]]:
     """(phash, image id, artist id) of every public image but one artist's: a style's checks
     refuse training works that copy them (styles.checks.find_duplicates)."""
     return list(
-        Image.objects.filter(visibility="public", phash__isnull=False)
+        public_images()
+        .filter(phash__isnull=False)
         .exclude(artist_id=excluded_artist_id)
         .values_list("phash", "id", "artist_id")
     )

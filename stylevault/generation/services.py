@@ -366,8 +366,9 @@ def image_mark(generation_id: int, position: int) -> int:
     return int.from_bytes(digest.digest()[:8], "big") >> (64 - MARK_BITS)
 
 
-def deliver(*, generation_id: int, images: list[dict]) -> Generation:
-    """The job succeeded: store the images' rows, capture the credits, log and tell the buyer."""
+def deliver(*, generation_id: int, images: list[dict], withheld: bool = False) -> Generation:
+    """The job succeeded: store the images' rows, capture the credits, log and tell the buyer.
+    `withheld` images are a studio's working copies, not yet normal images (Image.withheld)."""
 
     generation = Generation.objects.select_for_update().get(pk=generation_id)
     blend = list(generation.blend.select_related("style", "artist"))
@@ -389,6 +390,7 @@ def deliver(*, generation_id: int, images: list[dict]) -> Generation:
             sha256=item["sha256"],
             mark=item["mark"],
             phash=item["phash"],
+            withheld=withheld,
         )
         fingerprints.store(image=image, packed=item["fingerprints"])
         rows.append(image)
@@ -449,7 +451,11 @@ def fail(*, generation_id: int, job_status: str, error_code: str, message: str) 
 def update_image(*, user, image_id: int, visibility=None, description=None) -> Image:
     """The owner makes an image public or private and describes it."""
     with transaction.atomic():
-        image = Image.objects.select_for_update().filter(pk=image_id, owner=user).first()
+        image = (
+            Image.objects.select_for_update()
+            .filter(pk=image_id, owner=user, withheld=False)
+            .first()
+        )
         if image is None:
             raise errors.NotFound(_("No such image."))
         if visibility is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -41,6 +42,7 @@ MIN_SIDE = 256
 FORMATS = ("JPEG", "PNG", "HEIF")
 PROMPT = "a portrait of a person"
 MIN_STRENGTH, MAX_STRENGTH = 0.2, 0.9
+REPEAT_WINDOW = timedelta(seconds=10)
 
 
 class NoFace(errors.DomainError):
@@ -167,15 +169,30 @@ def upload_photo(*, user, upload, style_id: int, strength=None) -> Photo:
         name, ContentFile(vault.seal(portrait.data, aad=_aad(user.pk, name)))
     )
     try:
-        return _create(user, request, portrait, path, strength)
+        photo = _create(user, request, portrait, path, strength)
     except BaseException:
         default_storage.delete(path)
         raise
+    if photo.path != path:  # a repeated upload: the copy just stored is not needed
+        default_storage.delete(path)
+    return photo
 
 
 @transaction.atomic(durable=True)
 def _create(user, request, portrait: Portrait, path: str, strength: float) -> Photo:
     now = timezone.now()
+    # One upload at a time per user: the same photo, style and strength again within seconds
+    # is a double-clicked send and answers the photo just taken, not a second hold.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    repeated = Photo.objects.filter(
+        owner=user,
+        sha256=portrait.sha256,
+        style=request.blend[0].style,
+        strength=strength,
+        created_at__gte=now - REPEAT_WINDOW,
+    ).first()
+    if repeated is not None:
+        return repeated
     photo = Photo.objects.create(
         owner=user,
         style=request.blend[0].style,
@@ -222,7 +239,9 @@ def _create(user, request, portrait: Portrait, path: str, strength: float) -> Ph
 def deliver_variants(*, generation_id: int, photo_id: int, images: list[dict]) -> None:
     """The variants job succeeded: the generation delivers (captures per image) and the log
     records which photo they came from, by its hash."""
-    generation = generation_services.deliver(generation_id=generation_id, images=images)
+    generation = generation_services.deliver(
+        generation_id=generation_id, images=images, withheld=True
+    )
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is not None:
         record_event(
@@ -243,8 +262,8 @@ def _not_found() -> errors.NotFound:
 
 
 def pick_variant(*, user, photo_id: int, variant_id: int) -> Image:
-    """The chosen variant becomes the final: a normal signed image of the owner's, kept when
-    the photo and the other variants are deleted."""
+    """The chosen variant becomes the final: a normal signed image of the owner's (no longer
+    withheld), kept when the photo and the other variants are deleted. One pick per photo."""
     with transaction.atomic(durable=True):
         photo = Photo.objects.select_for_update().filter(pk=photo_id, owner=user).first()
         if photo is None:
@@ -254,8 +273,13 @@ def pick_variant(*, user, photo_id: int, variant_id: int) -> Image:
         ).first()
         if image is None or photo.generation_id is None:
             raise errors.NotFound(_("No such variant of this photo."))
+        if photo.final_image_id not in (None, image.pk):
+            # The first pick may already be public; it is never taken back into the photo.
+            raise errors.Conflict(_("You already picked the final portrait of this photo."))
         photo.final_image = image
         photo.save(update_fields=["final_image"])
+        Image.objects.filter(pk=image.pk).update(withheld=False)
+        image.withheld = False
     return image
 
 
@@ -291,7 +315,8 @@ def delete_photo(*, user, photo_id: int) -> None:
     """The owner deletes a photo: the upload and the unpicked variants are gone at once."""
     with transaction.atomic(durable=True):
         photo = (
-            Photo.objects.select_for_update()
+            # Only the photo's row: PostgreSQL locks no nullable side of an outer join.
+            Photo.objects.select_for_update(of=("self",))
             .select_related("generation")
             .filter(pk=photo_id, owner=user)
             .first()
@@ -305,7 +330,8 @@ def purge_photo(*, photo_id: int, now=None) -> bool:
     """Deletes one photo if its retention period is over; True if it did."""
     with transaction.atomic(durable=True):
         photo = (
-            Photo.objects.select_for_update()
+            # Only the photo's row: PostgreSQL locks no nullable side of an outer join.
+            Photo.objects.select_for_update(of=("self",))
             .select_related("generation")
             .filter(pk=photo_id, expires_at__lte=now or timezone.now())
             .first()

@@ -73,6 +73,9 @@ def pick(request: HttpRequest, photo_id: int) -> HttpResponse:
         services.pick_variant(user=request.user, photo_id=photo_id, variant_id=variant)
     except (ValueError, errors.NotFound) as exc:
         raise Http404 from exc
+    except errors.Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("photos:detail", photo_id=photo_id)
     messages.success(request, _("Your final portrait is saved in your images."))
     return redirect("photos:detail", photo_id=photo_id)
 

@@ -8,6 +8,7 @@ chain back to the training data and the Merkle inclusion proof.
 from __future__ import annotations
 
 from stylevault.core.imaging import check_image, heavy_work
+from stylevault.generation import selectors as generation_selectors
 from stylevault.generation.models import Image
 from stylevault.provenance import fingerprints, manifests
 from stylevault.verification import certificates
@@ -21,7 +22,8 @@ MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 def _image_for(found) -> Image | None:
-    images = Image.objects.select_related("style", "artist", "owner")
+    # A withheld working copy (a photo's unpicked variant) is no image of the platform's yet.
+    images = generation_selectors.images().select_related("style", "artist", "owner")
     if found.method == "c2pa":
         generation_id, _dash, position = (found.manifest_image_id or "").partition("-")
         if not (generation_id.isdigit() and position.isdigit()):

@@ -94,7 +94,8 @@ def mark_certificate(request: HttpRequest, mark_hex: str) -> HttpResponse:
     if not MARK.fullmatch(mark_hex.lower()):
         raise Http404
     image = (
-        Image.objects.select_related("style", "artist", "owner")
+        generation_selectors.images()
+        .select_related("style", "artist", "owner")
         .filter(mark=int(mark_hex, 16))
         .first()
     )

@@ -225,3 +225,20 @@ def test_failed_layout_keeps_the_paid_picture_and_can_be_retried(
         1350,
     )
     assert credits_of(owner) == 95 and check_books().clean
+
+
+def test_a_double_clicked_send_is_one_paid_turn(owner, brand, token_client):
+    client = token_client(owner)
+    session = client.post(
+        "/api/v1/campaigns/sessions", {"brand_id": brand.pk}, format="json"
+    ).json()
+    first = _turn(client, session["id"], "new winter menu at my cafe")
+    again = _turn(client, session["id"], "new winter menu at my cafe")
+    assert again["draft"]["id"] == first["draft"]["id"]
+    assert again["message"]["id"] == first["message"]["id"]
+    assert Generation.objects.count() == 1 and wallet_of(owner)["held"] == 5
+    listed = client.get(f"/api/v1/campaigns/sessions/{session['id']}").json()
+    assert [m["role"] for m in listed["messages"]] == ["user", "assistant"]
+    # Another picture asked for on purpose is another paid turn.
+    _turn(client, session["id"], "another picture")
+    assert Generation.objects.count() == 2 and wallet_of(owner)["held"] == 10
