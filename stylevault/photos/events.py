@@ -6,29 +6,51 @@ faces or its file name.
 
 from __future__ import annotations
 
-PHOTO_UPLOADED = "photo_uploaded"
-PHOTO_VARIANTS_MADE = "photo_variants_made"
-PHOTO_DELETED = "photo_deleted"
+from stylevault.photos.models import Photo
+from stylevault.provenance.models import EventKind
+from stylevault.provenance.services import NewEvent
 
 
-def uploaded(*, photo_id: int, sha256: str, style_id: int, generation_id: int) -> dict:
-    return {
-        "photo_id": photo_id,
-        "photo_sha256": sha256,
-        "style_id": style_id,
-        "generation_id": generation_id,
-    }
+def uploaded(*, photo: Photo) -> NewEvent:
+    """A portrait was accepted and its variants requested."""
+    return NewEvent(
+        kind=EventKind.PHOTO_UPLOADED,
+        subject=photo,
+        actor=photo.owner_id,
+        payload={
+            "photo_id": photo.pk,
+            "photo_sha256": photo.sha256,
+            "style_id": photo.style_id,
+            "generation_id": photo.generation_id,
+        },
+    )
 
 
-def variants_made(*, photo_id: int, sha256: str, generation_id: int, image_ids: list[int]) -> dict:
-    return {
-        "photo_id": photo_id,
-        "photo_sha256": sha256,
-        "generation_id": generation_id,
-        "image_ids": image_ids,
-    }
+def variants_made(*, photo: Photo, generation_id: int, image_ids: list[int]) -> NewEvent:
+    """The variants of `photo` were delivered as the images `image_ids`."""
+    return NewEvent(
+        kind=EventKind.PHOTO_VARIANTS_MADE,
+        subject=photo,
+        actor=photo.owner_id,
+        payload={
+            "photo_id": photo.pk,
+            "photo_sha256": photo.sha256,
+            "generation_id": generation_id,
+            "image_ids": image_ids,
+        },
+    )
 
 
-def deleted(*, photo_id: int, sha256: str, reason: str, image_ids: list[int]) -> dict:
+def deleted(*, photo: Photo, reason: str, image_ids: list[int]) -> NewEvent:
     """`reason`: "request", "expired" or "account"; `image_ids`: the variants deleted with it."""
-    return {"photo_id": photo_id, "photo_sha256": sha256, "reason": reason, "image_ids": image_ids}
+    return NewEvent(
+        kind=EventKind.PHOTO_DELETED,
+        subject=photo,
+        actor=photo.owner_id,
+        payload={
+            "photo_id": photo.pk,
+            "photo_sha256": photo.sha256,
+            "reason": reason,
+            "image_ids": image_ids,
+        },
+    )

@@ -31,7 +31,7 @@ from stylevault.generation.models import FINAL_STATUSES, Image
 from stylevault.jobs import services as jobs
 from stylevault.photos import events
 from stylevault.photos.models import RETENTION_DAYS, Photo
-from stylevault.provenance.services import record_event
+from stylevault.provenance.services import record
 from stylevault.styles import vault
 
 PHOTO_JOB = "photo_variants"
@@ -216,17 +216,7 @@ def _create(user, request, portrait: Portrait, path: str, strength: float) -> Ph
         render_key=render_key,
     )
     photo.save(update_fields=["generation"])
-    record_event(
-        kind=events.PHOTO_UPLOADED,
-        subject=photo,
-        actor=user.pk,
-        payload=events.uploaded(
-            photo_id=photo.pk,
-            sha256=photo.sha256,
-            style_id=photo.style_id,
-            generation_id=photo.generation_id,
-        ),
-    )
+    record(events.uploaded(photo=photo))
     # Its own scheduled deletion; `stylevault photos purge` is the backstop.
     jobs.enqueue(
         kind=PURGE_JOB,
@@ -244,17 +234,8 @@ def deliver_variants(*, generation_id: int, photo_id: int, images: list[dict]) -
     )
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is not None:
-        record_event(
-            kind=events.PHOTO_VARIANTS_MADE,
-            subject=photo,
-            actor=photo.owner_id,
-            payload=events.variants_made(
-                photo_id=photo.pk,
-                sha256=photo.sha256,
-                generation_id=generation.pk,
-                image_ids=list(generation.images.order_by("position").values_list("pk", flat=True)),
-            ),
-        )
+        image_ids = list(generation.images.order_by("position").values_list("pk", flat=True))
+        record(events.variants_made(photo=photo, generation_id=generation.pk, image_ids=image_ids))
 
 
 def _not_found() -> errors.NotFound:
@@ -294,17 +275,7 @@ def _erase(photo: Photo, *, reason: str) -> None:
         pk=photo.final_image_id or 0
     )
     doomed = [(v.pk, v.path) for v in variants] if photo.generation_id else []
-    record_event(
-        kind=events.PHOTO_DELETED,
-        subject=photo,
-        actor=photo.owner_id,
-        payload=events.deleted(
-            photo_id=photo.pk,
-            sha256=photo.sha256,
-            reason=reason,
-            image_ids=[pk for pk, _path in doomed],
-        ),
-    )
+    record(events.deleted(photo=photo, reason=reason, image_ids=[pk for pk, _path in doomed]))
     Image.objects.filter(pk__in=[pk for pk, _path in doomed]).delete()
     paths = [photo.path, *(path for _pk, path in doomed)]
     photo.delete()

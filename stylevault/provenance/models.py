@@ -29,6 +29,9 @@ class EventKind(models.TextChoices):
     IMAGE_GENERATED = "image_generated", _("Image generated")
     LORA_IMPORTED = "lora_imported", _("Style model imported")
     CAMPAIGN_AD_COMPOSED = "campaign_ad_composed", _("Campaign ad composed")
+    PHOTO_UPLOADED = "photo_uploaded", _("Portrait uploaded")
+    PHOTO_VARIANTS_MADE = "photo_variants_made", _("Portrait variants made")
+    PHOTO_DELETED = "photo_deleted", _("Portrait deleted")
 
 
 class Event(models.Model):

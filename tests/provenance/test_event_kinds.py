@@ -34,6 +34,7 @@ def test_apps_record_only_events_built_by_their_events_module():
         Path("accounts/events.py"),
         Path("campaigns/events.py"),
         Path("generation/events.py"),
+        Path("photos/events.py"),
         Path("styles/events.py"),
     }
 
