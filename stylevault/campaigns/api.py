@@ -71,13 +71,20 @@ def brand_payload(brand) -> dict:
     }
 
 
+def _style_id(text: str) -> int | None:
+    """A multipart style id: empty clears it; anything but a whole number in range is refused."""
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise errors.field_error("default_style_id", _("A style id is a whole number."))
+    return int(text)
+
+
 def _form_data(request) -> dict:
     """The request's fields with numbers and booleans read from multipart text."""
     data = {k: request.data.get(k) for k in request.data}
     if "default_style_id" in data and isinstance(data["default_style_id"], str):
-        data["default_style_id"] = (
-            int(data["default_style_id"]) if data["default_style_id"] else None
-        )
+        data["default_style_id"] = _style_id(data["default_style_id"])
     if isinstance(data.get("colors_from_logo"), str):
         data["colors_from_logo"] = data["colors_from_logo"].lower() in ("1", "true", "on", "yes")
     return data

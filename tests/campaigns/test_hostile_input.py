@@ -112,3 +112,14 @@ def test_wrong_types_elsewhere_are_validation_errors(
     response = call(url, body, format="json") if body is not None else call(url)
     assert response.status_code in (400, 404), response.content
     assert response.json()["error"]["code"] in ("VALIDATION_ERROR", "NOT_FOUND")
+
+
+@pytest.mark.parametrize("style_id", ["1.0", "x", "-1", "99999999999999999999"])
+def test_a_multipart_style_id_that_is_no_whole_number_is_a_validation_error(
+    owner, token_client, plain_brand, style_id
+):
+    client = token_client(owner)
+    response = client.patch(
+        f"/api/v1/brands/{plain_brand.pk}", {"default_style_id": style_id}, format="multipart"
+    )
+    assert_error(response, 400, "VALIDATION_ERROR")
