@@ -203,7 +203,9 @@ def test_generations_survive_sigkills_in_the_distributed_topology(topology):
     for n, buyer in enumerate(buyers):
         after = httpx.get(f"{url}/api/v1/wallet", headers=buyer).json()
         cost = sum(g["cost"] for b, g in made if b is buyer)
-        assert after == {"balance": before[n]["balance"] - cost, "held": 0}, "each paid once"
+        assert after == {"balance": before[n]["balance"] - cost, "held": 0, "debt": 0}, (
+            "each paid once"
+        )
     books = _stylevault(topology, "ledger", "check")
     assert books.returncode == 0, books.stdout + books.stderr
     log = _stylevault(topology, "provenance", "verify")
