@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import logging
 import re
 import secrets
@@ -18,6 +19,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from functools import lru_cache
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -26,6 +28,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
 
 from stylevault.campaigns import calendar, selectors, turns
 from stylevault.campaigns.models import (
@@ -116,11 +119,6 @@ def _published_style(style_id) -> Style:
 
 def logo_colours(data: bytes) -> tuple[str, str]:
     """The logo's two most used colours among its visible, not near-white pixels."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
     with Image.open(io.BytesIO(data)) as image:
         rgba = image.convert("RGBA")
         rgba.thumbnail((96, 96))
@@ -139,10 +137,6 @@ def logo_colours(data: bytes) -> tuple[str, str]:
 def _clean_logo(data: bytes, image_format: str) -> bytes:
     """The logo drawn again from its pixels alone: no EXIF/GPS, XMP or comment, nothing
     appended after the image (polyglots); PNG keeps its transparency."""
-    import io
-
-    from PIL import Image, ImageOps
-
     with Image.open(io.BytesIO(data)) as opened:
         picture = ImageOps.exif_transpose(opened)
         mode = "RGBA" if image_format == "PNG" else "RGB"
